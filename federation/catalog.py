@@ -1,0 +1,231 @@
+"""The catalog: which systems exist, how to reach them, and engine settings.
+
+Validated with pydantic so every mistake is reported with its key path
+(``sources.salesforce.retry.budget: ...``) before anything connects.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from adapters.contract import Credentials
+from adapters.registry import ADAPTERS
+from federation.errors import CatalogError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SecretRef(_Strict):
+    """A secret read from an environment variable or a file, never written inline."""
+
+    env: str | None = None
+    file: str | None = None
+
+    def model_post_init(self, _: Any) -> None:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of env: or file:")
+
+
+class RetrySettings(_Strict):
+    max_attempts: int = Field(5, ge=1, le=20)
+    budget: int = Field(20, ge=0, le=1000)
+    backoff_initial_seconds: float = Field(0.2, gt=0, le=60)
+    backoff_max_seconds: float = Field(10.0, gt=0, le=600)
+    retry_after_max_seconds: float = Field(60.0, gt=0, le=3600)
+
+
+class SourceConfig(_Strict):
+    type: str
+    url: str = Field(pattern=r"^https?://")
+    description: str = ""
+    cache_ttl_seconds: float = Field(300.0, ge=0)
+    max_concurrency: int = Field(4, ge=1, le=64)
+    timeout_seconds: float = Field(30.0, gt=0)
+    retry: RetrySettings = RetrySettings()
+    # Plain values are fine for non-secrets such as a client id; secrets use env:/file:.
+    auth: dict[str, str | SecretRef] = {}
+    options: dict[str, Any] = {}
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in ADAPTERS:
+            known = ", ".join(sorted(ADAPTERS))
+            raise ValueError(f"unknown source type {value!r} (known: {known})")
+        return value
+
+
+class Settings(_Strict):
+    cache_max_bytes: int = Field(256 * 1024 * 1024, ge=0)
+    max_parallel_scans: int = Field(8, ge=1, le=128)
+    schema_ttl_seconds: float = Field(600.0, ge=0)
+
+
+class CatalogModel(_Strict):
+    version: Literal[1] = 1
+    settings: Settings = Settings()
+    sources: dict[str, SourceConfig]
+
+    @field_validator("sources")
+    @classmethod
+    def _names(cls, value: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
+        for name in value:
+            if not name.isidentifier() or name.lower() != name:
+                raise ValueError(f"source name {name!r} must be a lowercase identifier")
+        return value
+
+
+class Catalog:
+    """A loaded, validated catalog plus where it came from (for relative secret files)."""
+
+    def __init__(self, model: CatalogModel, base_dir: Path, path: Path | None = None) -> None:
+        self.model = model
+        self.base_dir = base_dir
+        self.path = path
+
+    @property
+    def sources(self) -> dict[str, SourceConfig]:
+        return self.model.sources
+
+    @property
+    def settings(self) -> Settings:
+        return self.model.settings
+
+    def credentials(self, source: str) -> Credentials:
+        return CatalogCredentials(source, self.sources[source].auth, self.base_dir)
+
+
+class CatalogCredentials(Credentials):
+    def __init__(self, source: str, auth: dict[str, str | SecretRef], base_dir: Path) -> None:
+        self.source = source
+        self.auth = auth
+        self.base_dir = base_dir
+
+    def describe(self, key: str) -> str:
+        ref = self.auth.get(key)
+        if ref is None:
+            return "not set"
+        if isinstance(ref, str):
+            return "set in the catalog"
+        return f"env {ref.env}" if ref.env else f"file {ref.file}"
+
+    def get(self, key: str) -> str | None:
+        ref = self.auth.get(key)
+        if ref is None:
+            return None
+        if isinstance(ref, str):
+            return ref
+        where = f"sources.{self.source}.auth.{key}"
+        if ref.env:
+            value = os.environ.get(ref.env)
+            if value is None:
+                raise CatalogError(f"{where}: environment variable {ref.env} is not set",
+                                   hint=f"export {ref.env}=... before running Concord")
+            return value
+        path = Path(ref.file or "")
+        if not path.is_absolute():
+            path = self.base_dir / path
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise CatalogError(f"{where}: cannot read secret file {path}: {exc.strerror}",
+                               hint="check the path (relative paths start at the catalog's "
+                                    "folder) and its permissions") from exc
+
+
+def load_catalog(path: str | os.PathLike[str]) -> Catalog:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogError(f"cannot read catalog {path}: {exc.strerror}",
+                           hint="pass --catalog FILE or run from the project folder") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise CatalogError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+    return parse_catalog(raw, base_dir=path.resolve().parent, path=path)
+
+
+def parse_catalog(raw: Any, *, base_dir: Path, path: Path | None = None) -> Catalog:
+    label = str(path) if path else "catalog"
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{label}: expected a mapping with a 'sources' key")
+    try:
+        model = CatalogModel.model_validate(raw)
+    except ValidationError as exc:
+        errors = [e for e in exc.errors()
+                  if not ("str" in e["loc"] and e["type"] == "string_type")]  # union noise
+        raise CatalogError(f"{label}: " + "; ".join(_describe(e, raw) for e in errors),
+                           hint="fix the catalog entries named above") from None
+    for name, source in model.sources.items():
+        options_model = getattr(ADAPTERS[source.type], "Options", None)
+        if options_model is None:
+            continue
+        try:
+            options_model.model_validate(source.options)
+        except ValidationError as exc:
+            details = "; ".join(
+                _describe({**e, "loc": ("sources", name, "options", *e["loc"])}, raw)
+                for e in exc.errors()
+            )
+            raise CatalogError(f"{label}: {details}", hint="fix the catalog entries named above"
+                               ) from None
+    return Catalog(model, base_dir=base_dir, path=path)
+
+
+def _describe(error: dict[str, Any], raw: Any) -> str:
+    """``sources.sf.retry.budgett: unknown key (did you mean budget?)``."""
+    loc = [str(p) for p in error["loc"] if not str(p).startswith(("str", "SecretRef"))]
+    key_path = ".".join(loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        suggestion = _suggest_key(error["loc"])
+        return f"{key_path}: unknown key{suggestion}"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "string_pattern_mismatch" and loc and loc[-1] == "url":
+        message = "must start with http:// or https://"
+    return f"{key_path}: {message}"
+
+
+_KNOWN_KEYS = {
+    "top": set(CatalogModel.model_fields),
+    "settings": set(Settings.model_fields),
+    "source": set(SourceConfig.model_fields),
+    "retry": set(RetrySettings.model_fields),
+    "secret": set(SecretRef.model_fields),
+}
+
+
+def _suggest_key(loc: tuple[Any, ...]) -> str:
+    key = str(loc[-1])
+    if len(loc) == 1:
+        pool = _KNOWN_KEYS["top"]
+    elif loc[0] == "settings":
+        pool = _KNOWN_KEYS["settings"]
+    elif len(loc) == 3 and loc[0] == "sources":
+        pool = _KNOWN_KEYS["source"]
+    elif "retry" in loc:
+        pool = _KNOWN_KEYS["retry"]
+    else:
+        pool = _KNOWN_KEYS["secret"] | _adapter_option_keys()
+    match = difflib.get_close_matches(key, pool, n=1)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def _adapter_option_keys() -> set[str]:
+    keys: set[str] = set()
+    for adapter in ADAPTERS.values():
+        options = getattr(adapter, "Options", None)
+        if options is not None:
+            keys |= set(options.model_fields)
+    return keys

@@ -1,0 +1,256 @@
+"""``concord``: the command line. Every command goes through the same engine."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from federation import render
+from federation.engine import Federation, connect
+from federation.errors import ConcordError
+from federation.planner import PlannedScan
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Concord: live SQL across your CRMs and ERPs.")
+out = Console()
+err = Console(stderr=True)
+_state = {"debug": False}
+
+CatalogOpt = Annotated[Path, typer.Option("--catalog", "-c", help="catalog file")]
+
+
+@app.callback()
+def _main(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False
+          ) -> None:
+    _state["debug"] = debug
+
+
+def _open(catalog: Path) -> Federation:
+    return connect(catalog)
+
+
+class _ScanProgress:
+    """A progress line per scan on stderr while sources are read."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                 TextColumn("{task.fields[rows]} rows"), TimeElapsedColumn(),
+                                 console=err, transient=True, disable=not enabled)
+        self.tasks: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, scan: PlannedScan, rows: int) -> None:
+        with self.lock:
+            task = self.tasks.get(scan.relation)
+            if task is None:
+                task = self.tasks[scan.relation] = self.progress.add_task(
+                    f"reading {scan.name}", rows=0, total=None)
+            self.progress.update(task, rows=rows)
+
+    def __enter__(self) -> _ScanProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="the SQL query")],
+    catalog: CatalogOpt = Path("catalog.yaml"),
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table|csv|json|parquet")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here")] = None,
+    stats: Annotated[bool, typer.Option("--stats", help="statistics as JSON on stderr")] = False,
+    no_pushdown: Annotated[bool, typer.Option("--no-pushdown",
+                                              help="fetch whole tables; filter locally")] = False,
+    dialect: Annotated[str, typer.Option(help="duckdb or postgres")] = "duckdb",
+) -> None:
+    """Run a query live against the sources."""
+    if fmt not in render.FORMATS:
+        raise ConcordError(f"unknown format {fmt!r}", hint="use " + "|".join(render.FORMATS))
+    with _open(catalog) as fed, _ScanProgress(err.is_terminal) as progress:
+        table = fed.sql(sql, pushdown=not no_pushdown, dialect=dialect, progress=progress)
+        last = fed.last_stats
+    try:
+        render.write_result(table, fmt, output, out)
+    except ValueError as exc:
+        raise ConcordError(str(exc)) from exc
+    if stats and last is not None:
+        sys.stderr.write(json.dumps(last.to_dict(), indent=1, default=str) + "\n")
+
+
+@app.command()
+def explain(
+    sql: Annotated[str, typer.Argument(help="the SQL query")],
+    catalog: CatalogOpt = Path("catalog.yaml"),
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text|json")] = "text",
+    no_pushdown: Annotated[bool, typer.Option("--no-pushdown")] = False,
+    dialect: Annotated[str, typer.Option(help="duckdb or postgres")] = "duckdb",
+) -> None:
+    """Show the plan: per scan the native request, what is pushed and what stays local."""
+    with _open(catalog) as fed:
+        plan = fed.explain(sql, pushdown=not no_pushdown, dialect=dialect)
+        native = {s.relation: fed.adapter(s.source).native_request(s.table, s.request)
+                  for s in plan.scans}
+    if fmt == "json":
+        out.file.write(json.dumps(render.plan_to_dict(plan, native), indent=1) + "\n")
+    elif fmt == "text":
+        out.file.write(render.plan_to_text(plan, native) + "\n")
+    else:
+        raise ConcordError(f"unknown format {fmt!r}", hint="use text or json")
+
+
+@app.command()
+def sources(
+    catalog: CatalogOpt = Path("catalog.yaml"),
+    source: Annotated[str | None, typer.Option(help="only this source")] = None,
+    table: Annotated[str | None, typer.Option(help="only this table (shows columns)")] = None,
+    columns: Annotated[bool, typer.Option("--columns", help="list every column")] = False,
+) -> None:
+    """List sources, their tables, columns and types (discovered live)."""
+    with _open(catalog) as fed:
+        names = fed.source_names()
+        if source is not None and source not in names:
+            raise ConcordError(f"unknown source {source!r}", hint="known: " + ", ".join(names))
+        listing = {}
+        for name in [source] if source else names:
+            tables = fed.tables(name)
+            if table is not None:
+                tables = {k: v for k, v in tables.items() if k.lower() == table.lower()}
+                if not tables:
+                    raise ConcordError(f"unknown table {name}.{table}")
+            listing[name] = tables
+    out.print(render.sources_table(listing, columns=columns or table is not None))
+
+
+@app.command()
+def sandbox(
+    port_base: Annotated[int, typer.Option("--port-base", help="first port (0: free ports)")]
+    = 18100,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    scale: Annotated[float, typer.Option(help="data scale (1.0 ≈ 5,000 opportunities)")] = 1.0,
+    seed: Annotated[int, typer.Option(help="random seed")] = 42,
+    catalog_out: Annotated[Path | None, typer.Option("--catalog-out",
+                                                     help="write a catalog for these ports")]
+    = None,
+) -> None:
+    """Serve every simulated system until interrupted."""
+    from sandbox.run import start_sandbox
+
+    with err.status("generating the sandbox company..."):
+        box = start_sandbox(seed=seed, scale=scale, port_base=port_base, host=host)
+    try:
+        for name, url in box.urls().items():
+            out.print(f"{name:<12} {url}")
+        if catalog_out is not None:
+            box.write_catalog(catalog_out)
+            out.print(f"catalog written to {catalog_out}")
+        out.print("[dim]serving; press Ctrl-C to stop[/dim]")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        box.stop()
+
+
+DEMO_QUERIES = [
+    ("Open pipeline by stage (filter pushed as SOQL WHERE)",
+     "SELECT StageName, count(*) AS deals, round(sum(Amount)) AS amount\n"
+     "FROM salesforce.Opportunity\nWHERE IsClosed = false AND Amount > 0\n"
+     "GROUP BY StageName ORDER BY amount DESC"),
+    ("Top accounts by won revenue (a join across objects)",
+     "SELECT a.Name AS account, a.Industry, round(sum(o.Amount)) AS won\n"
+     "FROM salesforce.Opportunity o JOIN salesforce.Account a ON o.AccountId = a.Id\n"
+     "WHERE o.IsWon AND o.CloseDate >= current_date - INTERVAL 365 DAY\n"
+     "GROUP BY ALL ORDER BY won DESC LIMIT 5"),
+    ("Five largest deals (top-N pushed: ORDER BY + LIMIT in SOQL)",
+     "SELECT Name, Amount, CloseDate FROM salesforce.Opportunity\n"
+     "ORDER BY Amount DESC NULLS LAST LIMIT 5"),
+    ("Case-insensitive source, exact answer (inexact pushdown re-applied locally)",
+     "SELECT count(*) AS deals FROM salesforce.Opportunity WHERE StageName = 'closed won'"),
+]
+
+
+@app.command()
+def demo(
+    scale: Annotated[float, typer.Option(help="data scale")] = 1.0,
+    seed: Annotated[int, typer.Option(help="random seed")] = 42,
+) -> None:
+    """Start the sandbox on free ports and run example queries, showing the pushdown."""
+    from sandbox.run import start_sandbox
+
+    with err.status("starting the sandbox company on free ports..."):
+        box = start_sandbox(seed=seed, scale=scale, port_base=0)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            catalog_path = box.write_catalog(Path(tmp) / "catalog.yaml")
+            with connect(catalog_path) as fed:
+                for title, sql in DEMO_QUERIES:
+                    _demo_query(fed, title, sql)
+    finally:
+        box.stop()
+    out.print("\nTry your own: [bold]concord sandbox[/bold] in one terminal, then "
+              "[bold]concord query \"SELECT ...\"[/bold] in another.")
+
+
+def _demo_query(fed: Federation, title: str, sql: str) -> None:
+    out.rule(f"[bold]{title}")
+    out.print(sql, style="cyan", highlight=False)
+    started = time.perf_counter()
+    table = fed.sql(sql)
+    elapsed = (time.perf_counter() - started) * 1000
+    render.write_result(table, "table", None, out, max_rows=10)
+    stats = fed.last_stats
+    if stats is None:
+        return
+    for scan in stats.scans:
+        out.print(f"[green]{scan.source}.{scan.object}[/green] "
+                  f"{'(cache)' if scan.cache_hit else ''}")
+        out.print(f"  SOQL sent: {scan.native_request}", highlight=False)
+        for p in scan.pushed:
+            out.print(f"  pushed ({p['fidelity']}): {p['predicate']}", highlight=False)
+        for p in scan.local:
+            out.print(f"  applied locally: {p}", highlight=False)
+        out.print(f"  {scan.rows} rows in {scan.pages} page(s), {scan.http_requests} HTTP "
+                  f"request(s), {scan.bytes:,} bytes")
+    out.print(f"[dim]{stats.rows_returned} rows returned in {elapsed:.0f} ms "
+              f"(planning {stats.planning_ms:.1f} ms)[/dim]")
+
+
+def main() -> None:
+    try:
+        app()
+    except ConcordError as exc:
+        if _state["debug"]:
+            raise
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence for a clean message
+        if _state["debug"]:
+            raise
+        err.print(f"[red]internal error:[/red] {exc.__class__.__name__}: {exc} "
+                  "(rerun with --debug for a traceback)", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

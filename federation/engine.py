@@ -1,0 +1,212 @@
+"""The engine every entry point calls: plan, fetch, run in DuckDB, report.
+
+One ``Federation`` per catalog. It owns the adapters (and their HTTP connection
+pools), discovered schemas, the scan cache and per-source concurrency limits; each
+query gets its own short-lived in-memory DuckDB connection that cannot reach files
+or the network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from adapters.contract import Adapter, TableInfo
+from adapters.http import RetryPolicy, SourceHTTP
+from adapters.registry import ADAPTERS
+from federation.cache import ScanCache
+from federation.catalog import Catalog, load_catalog
+from federation.errors import CatalogError, QueryError
+from federation.fetch import Progress, SourceRuntime, fetch_scans
+from federation.planner import Plan, plan_query
+from federation.stats import QueryStats
+
+DUCKDB_CONFIG = {"enable_external_access": False, "lock_configuration": True}
+
+
+class Federation:
+    """Live SQL over the catalog's sources. Thread-safe; share one per process."""
+
+    def __init__(self, catalog: Catalog, *, pushdown: bool = True,
+                 http_transport: Callable[[str], object] | None = None) -> None:
+        self.catalog = catalog
+        self.default_pushdown = pushdown
+        self.cache = ScanCache(catalog.settings.cache_max_bytes)
+        self._http_transport = http_transport
+        self._runtimes: dict[str, SourceRuntime] = {}
+        self._schemas: dict[str, tuple[float, dict[str, TableInfo]]] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    # -- sources (the planner's view of the catalog) ----------------------------------
+
+    def source_names(self) -> list[str]:
+        return list(self.catalog.sources)
+
+    def runtime(self, source: str) -> SourceRuntime:
+        with self._lock:
+            runtime = self._runtimes.get(source)
+            if runtime is None:
+                runtime = self._runtimes[source] = self._build_runtime(source)
+            return runtime
+
+    def adapter(self, source: str) -> Adapter:
+        return self.runtime(source).adapter
+
+    def tables(self, source: str) -> dict[str, TableInfo]:
+        """Discovered tables, refreshed after ``schema_ttl_seconds``."""
+        ttl = self.catalog.settings.schema_ttl_seconds
+        cached = self._schemas.get(source)
+        if cached is not None and time.monotonic() - cached[0] < ttl:
+            return cached[1]
+        tables = self.adapter(source).discover()
+        self._schemas[source] = (time.monotonic(), tables)
+        return tables
+
+    def _build_runtime(self, source: str) -> SourceRuntime:
+        config = self.catalog.sources[source]
+        adapter_cls = ADAPTERS[config.type]
+        retry = config.retry
+        http = SourceHTTP(
+            source, config.url,
+            policy=RetryPolicy(
+                max_attempts=retry.max_attempts, budget=retry.budget,
+                backoff_initial=retry.backoff_initial_seconds,
+                backoff_max=retry.backoff_max_seconds,
+                retry_after_max=retry.retry_after_max_seconds,
+            ),
+            timeout=config.timeout_seconds,
+            max_connections=config.max_concurrency,
+            transport=self._http_transport(source) if self._http_transport else None,
+        )
+        options = adapter_cls.Options.model_validate(config.options)  # type: ignore[attr-defined]
+        adapter = adapter_cls(source, http, options, self.catalog.credentials(source))
+        return SourceRuntime(adapter=adapter,
+                             semaphore=threading.Semaphore(config.max_concurrency),
+                             ttl=config.cache_ttl_seconds, retry_budget=retry.budget)
+
+    # -- queries ----------------------------------------------------------------------
+
+    def explain(self, sql: str, *, pushdown: bool | None = None,
+                dialect: str = "duckdb") -> Plan:
+        plan = plan_query(sql, self, pushdown=self._pushdown(pushdown), dialect=dialect)
+        self._bind(plan)
+        return plan
+
+    def sql(self, sql: str, *, pushdown: bool | None = None, dialect: str = "duckdb",
+            progress: Progress | None = None) -> pa.Table:
+        """Answer ``sql`` live; statistics land in ``last_stats``."""
+        started = time.perf_counter()
+        plan = plan_query(sql, self, pushdown=self._pushdown(pushdown), dialect=dialect)
+        names = self._bind(plan)
+        planned = time.perf_counter()
+        stats = QueryStats(sql=sql, pushdown=plan.pushdown,
+                           planning_ms=round((planned - started) * 1000, 2))
+        self._local.stats = stats
+        runtimes = {scan.source: self.runtime(scan.source) for scan in plan.scans}
+        tables, stats.scans = fetch_scans(
+            plan.scans, runtimes, self.cache,
+            max_workers=self.catalog.settings.max_parallel_scans, progress=progress,
+        )
+        fetched = time.perf_counter()
+        result = self._run_local(plan.local_sql, tables)
+        if names and len(names) == result.num_columns:
+            result = result.rename_columns(names)
+        done = time.perf_counter()
+        stats.fetch_ms = round((fetched - planned) * 1000, 2)
+        stats.duckdb_ms = round((done - fetched) * 1000, 2)
+        stats.total_ms = round((done - started) * 1000, 2)
+        stats.rows_returned = result.num_rows
+        oldest = max((s.data_age_seconds for s in stats.scans), default=0.0)
+        stats.as_of = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=oldest)).isoformat(
+            timespec="seconds")
+        return result
+
+    @property
+    def last_stats(self) -> QueryStats | None:
+        """Statistics of the last query this thread ran."""
+        return getattr(self._local, "stats", None)
+
+    def _pushdown(self, override: bool | None) -> bool:
+        return self.default_pushdown if override is None else override
+
+    def _bind(self, plan: Plan) -> list[str]:
+        """Bind the query as written over empty tables: early errors and output names."""
+        con = duckdb.connect(":memory:", config=DUCKDB_CONFIG)
+        try:
+            for name, schema in plan.probe_relations.items():
+                con.register(name, schema.empty_table())
+            try:
+                return list(con.sql(plan.probe_sql).columns)
+            except duckdb.Error as exc:
+                raise _duckdb_error(exc, plan) from None
+        finally:
+            con.close()
+
+    def _run_local(self, local_sql: str, tables: dict[str, pa.Table]) -> pa.Table:
+        con = duckdb.connect(":memory:", config=DUCKDB_CONFIG)
+        try:
+            for name, table in tables.items():
+                con.register(name, table)
+            try:
+                return con.sql(local_sql).to_arrow_table()
+            except duckdb.Error as exc:
+                raise QueryError(_clean(str(exc)), hint="DuckDB could not run the query") from None
+        finally:
+            con.close()
+
+    def close(self) -> None:
+        for runtime in self._runtimes.values():
+            runtime.adapter.close()
+        self._runtimes.clear()
+
+    def __enter__(self) -> Federation:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _clean(message: str) -> str:
+    return message.replace("\n\n", "\n").strip()
+
+
+_MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
+_CANDIDATES = re.compile(r'Candidate bindings: (.*)')
+_PROBE = re.compile(r'"?__probe_(\d+)"?')
+
+
+def _duckdb_error(exc: duckdb.Error, plan: Plan) -> QueryError:
+    """Turn DuckDB's binder message into one naming the source object and a fix."""
+    text = _PROBE.sub(lambda m: plan.probe_names.get(f"__probe_{m.group(1)}", m.group(0)),
+                      _clean(str(exc)))
+    missing = _MISSING_COLUMN.search(text)
+    if missing:
+        column = missing.group(1)
+        candidates = _CANDIDATES.search(text)
+        suggestion = ""
+        if candidates:
+            first = candidates.group(1).split(",")[0].strip().strip('"')
+            suggestion = first.split(".")[-1].strip('"')
+        tables = set(plan.probe_names.values())
+        prefix = f"{next(iter(tables))}." if len(tables) == 1 else ""
+        return QueryError(f"unknown column {prefix}{column}",
+                          hint=f"did you mean {suggestion}?" if suggestion else
+                          "run `concord sources` to list the columns")
+    return QueryError(text.splitlines()[0], hint="check the query against `concord sources`")
+
+
+def connect(catalog: str | Path | Catalog = "catalog.yaml", **kwargs: object) -> Federation:
+    """Open a federation over a catalog file (or an already loaded Catalog)."""
+    if not isinstance(catalog, Catalog):
+        catalog = load_catalog(catalog)
+    if not catalog.sources:
+        raise CatalogError("the catalog defines no sources")
+    return Federation(catalog, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,437 @@
+"""From SQL text to a plan: which scans to send to which source, and the SQL DuckDB runs.
+
+The planner is a pipeline of small steps over the sqlglot tree:
+
+1. parse and refuse anything that is not a read-only query (``sqlparse``);
+2. bind ``<source>.<object>`` references to discovered tables;
+3. qualify columns, then let sqlglot push predicates into subqueries and CTEs and
+   prune projections;
+4. for every table reference, collect the columns it must return and the conjuncts
+   that filter it alone (respecting outer joins), and ask the adapter how faithfully
+   it can apply each one; top-N is pushed only when every filter is exact;
+5. rewrite each table reference to the Arrow relation that will hold its rows.
+
+Every predicate stays in the local SQL, so pushdown only ever shrinks what is
+fetched; DuckDB decides the answer.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pyarrow as pa
+from sqlglot import exp
+from sqlglot.errors import OptimizeError
+from sqlglot.optimizer.pushdown_predicates import pushdown_predicates
+from sqlglot.optimizer.pushdown_projections import pushdown_projections
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.schema import MappingSchema
+
+from adapters.contract import Adapter, Pushdown, ScanRequest, SortKey, TableInfo
+from federation.errors import QueryError
+from federation.sqlparse import parse_query, refuse_non_queries
+
+DIALECT = "duckdb"
+
+
+class Sources(Protocol):
+    """What the planner needs to know about the catalog."""
+
+    def source_names(self) -> list[str]: ...
+
+    def tables(self, source: str) -> dict[str, TableInfo]: ...
+
+    def adapter(self, source: str) -> Adapter: ...
+
+
+@dataclass
+class PlannedScan:
+    """One fetch: a table reference's columns, filters and top-N, and where it lands."""
+
+    relation: str
+    source: str
+    table: TableInfo
+    request: ScanRequest
+    pushed: list[tuple[str, Pushdown]] = field(default_factory=list)
+    local: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}.{self.table.name}"
+
+
+@dataclass
+class Plan:
+    sql: str
+    local_sql: str
+    scans: list[PlannedScan]
+    pushdown: bool
+    # the bound (un-optimised) query over empty relations, for names and early errors
+    probe_sql: str = ""
+    probe_relations: dict[str, pa.Schema] = field(default_factory=dict)
+    probe_names: dict[str, str] = field(default_factory=dict)  # relation → source.object
+
+
+def plan_query(sql: str, sources: Sources, *, pushdown: bool = True,
+               dialect: str = DIALECT) -> Plan:
+    tree = parse_query(sql, dialect)
+    refuse_non_queries(tree)
+    bound = bind_tables(tree, sources)
+    probe_sql, probe_relations, probe_names = probe_query(tree.copy(), bound)
+    schema = mapping_schema(bound)
+    try:
+        tree = qualify(tree, schema=schema, dialect=DIALECT, expand_stars=True,
+                       validate_qualify_columns=True)
+        if pushdown:
+            tree = pushdown_projections(tree)
+            tree = pushdown_predicates(tree, dialect=DIALECT)
+    except OptimizeError as exc:
+        raise _column_error(str(exc), bound) from exc
+    scans = collect_scans(tree, sources, pushdown=pushdown)
+    return Plan(sql=sql, local_sql=tree.sql(DIALECT), scans=scans, pushdown=pushdown,
+                probe_sql=probe_sql, probe_relations=probe_relations, probe_names=probe_names)
+
+
+# -- binding ------------------------------------------------------------------------------
+
+
+def source_tables(tree: exp.Expression) -> list[exp.Table]:
+    """Table references that are not CTE names or table functions."""
+    found: list[exp.Table] = []
+    for scope in traverse_scope(tree):
+        for source in scope.sources.values():
+            if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
+                found.append(source)
+    # tables inside scopes traverse_scope does not list as sources (e.g. lateral) still count
+    seen = {id(t) for t in found}
+    for table in tree.find_all(exp.Table):
+        if id(table) not in seen and isinstance(table.this, exp.Identifier) and table.db:
+            found.append(table)
+    return found
+
+
+def bind_tables(tree: exp.Expression, sources: Sources) -> dict[tuple[str, str], TableInfo]:
+    """Check every ``source.object`` exists; return them keyed by lowercase names."""
+    bound: dict[tuple[str, str], TableInfo] = {}
+    names = sources.source_names()
+    for table in source_tables(tree):
+        if table.catalog:
+            raise QueryError(f"table {table.sql(DIALECT)} has too many name parts",
+                             hint="name source tables as <source>.<object>")
+        if not table.db:
+            raise QueryError(
+                f"unknown table {table.name!r}",
+                hint=f"name source tables as <source>.<object>, e.g. {names[0]}.<object>"
+                if names else "the catalog defines no sources",
+            )
+        source = table.db.lower()
+        if source not in names:
+            raise QueryError(f"unknown source {table.db!r}", hint=_did_you_mean(source, names))
+        tables = sources.tables(source)
+        info = _lookup(tables, table.name)
+        if info is None:
+            raise QueryError(f"unknown table {table.db}.{table.name}", source=source,
+                             hint=_did_you_mean(table.name, list(tables)))
+        bound[(source, table.name.lower())] = info
+    return bound
+
+
+def _lookup(tables: dict[str, TableInfo], name: str) -> TableInfo | None:
+    wanted = name.lower()
+    for key, info in tables.items():
+        if key.lower() == wanted:
+            return info
+    return None
+
+
+def _did_you_mean(name: str, options: list[str]) -> str:
+    by_lower = {o.lower(): o for o in options}
+    match = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    if match:
+        return f"did you mean {by_lower[match[0]]}?"
+    if len(options) <= 12:
+        return "known: " + ", ".join(sorted(options))
+    return "run `concord sources` to list them"
+
+
+def mapping_schema(bound: dict[tuple[str, str], TableInfo]) -> MappingSchema:
+    nested: dict[str, dict[str, dict[str, str]]] = {}
+    for (source, _), info in bound.items():
+        nested.setdefault(source, {})[info.name] = {
+            c.name: duckdb_type(c.type) for c in info.columns
+        }
+    return MappingSchema(nested, dialect=DIALECT)
+
+
+def duckdb_type(arrow: pa.DataType) -> str:
+    if pa.types.is_string(arrow) or pa.types.is_large_string(arrow):
+        return "VARCHAR"
+    if pa.types.is_floating(arrow):
+        return "DOUBLE"
+    if pa.types.is_integer(arrow):
+        return "BIGINT"
+    if pa.types.is_boolean(arrow):
+        return "BOOLEAN"
+    if pa.types.is_date(arrow):
+        return "DATE"
+    if pa.types.is_timestamp(arrow):
+        return "TIMESTAMPTZ" if arrow.tz else "TIMESTAMP"
+    if pa.types.is_decimal(arrow):
+        return f"DECIMAL({arrow.precision}, {arrow.scale})"
+    return "VARCHAR"
+
+
+def probe_query(
+    tree: exp.Expression, bound: dict[tuple[str, str], TableInfo]
+) -> tuple[str, dict[str, pa.Schema], dict[str, str]]:
+    """The query as written, over empty relations: DuckDB binds it for names and errors."""
+    relations: dict[str, pa.Schema] = {}
+    names: dict[str, str] = {}
+    for i, table in enumerate(source_tables(tree)):
+        source = table.db.lower()
+        info = bound[(source, table.name.lower())]
+        relation = f"__probe_{i}"
+        relations[relation] = info.arrow_schema()
+        names[relation] = f"{source}.{info.name}"
+        _retarget(table, relation, default_alias=table.name)
+    return tree.sql(DIALECT), relations, names
+
+
+def _retarget(table: exp.Table, relation: str, *, default_alias: str) -> None:
+    if not table.alias:
+        table.set("alias", exp.TableAlias(this=exp.to_identifier(default_alias)))
+    table.set("this", exp.to_identifier(relation))
+    table.set("db", None)
+    table.set("catalog", None)
+
+
+def _column_error(message: str, bound: dict[tuple[str, str], TableInfo]) -> QueryError:
+    columns = sorted({c.name for info in bound.values() for c in info.columns})
+    word = message.split("'")[1].strip('"') if "'" in message else ""
+    hint = _did_you_mean(word, columns) if word else "check the column names"
+    return QueryError(message, hint=hint)
+
+
+# -- scans ----------------------------------------------------------------------------
+
+
+def collect_scans(tree: exp.Expression, sources: Sources, *, pushdown: bool) -> list[PlannedScan]:
+    scans: list[PlannedScan] = []
+    scopes = list(traverse_scope(tree))
+    needed = _columns_by_table(scopes)
+    for scope in scopes:
+        for alias, node in scope.sources.items():
+            if not (isinstance(node, exp.Table) and node.db and isinstance(node.this,
+                                                                            exp.Identifier)):
+                continue
+            source = node.db.lower()
+            info = _lookup(sources.tables(source), node.name)
+            assert info is not None  # bound earlier
+            adapter = sources.adapter(source)
+            relation = f"__scan_{len(scans)}"
+            columns = _request_columns(info, needed.get(id(node)), pushdown=pushdown)
+            scan = PlannedScan(relation=relation, source=source, table=info,
+                               request=ScanRequest(table=info.name, columns=columns))
+            if pushdown:
+                _push_filters(scan, scope, alias, adapter)
+                _push_top_n(scan, scope, alias, adapter)
+            _retarget(node, relation, default_alias=alias)
+            scans.append(scan)
+    return scans
+
+
+def _columns_by_table(scopes: list[Scope]) -> dict[int, set[str]]:
+    """Column names each table node must supply, including correlated references."""
+    needed: dict[int, set[str]] = {}
+    for scope in scopes:
+        for column in scope.columns:
+            owner = _resolve(scope, column.table)
+            if isinstance(owner, exp.Table):
+                needed.setdefault(id(owner), set()).add(column.name.lower())
+    return needed
+
+
+def _resolve(scope: Scope | None, alias: str) -> exp.Expression | Scope | None:
+    while scope is not None:
+        if alias in scope.sources:
+            return scope.sources[alias]
+        scope = scope.parent
+    return None
+
+
+def _request_columns(info: TableInfo, names: set[str] | None, *,
+                     pushdown: bool) -> tuple[str, ...]:
+    if not pushdown:
+        return tuple(c.name for c in info.columns)
+    wanted = names or set()
+    columns = tuple(c.name for c in info.columns if c.name.lower() in wanted)
+    return columns or (info.columns[0].name,)  # e.g. COUNT(*): one cheap column for the rows
+
+
+def _conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
+    if node is None:
+        return []
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.And):
+        return [c for part in node.flatten() for c in _conjuncts(part)]
+    return [node]
+
+
+def _nullable_aliases(select: exp.Select) -> set[str] | None:
+    """Aliases on the null-supplying side of an outer join; None if joins are exotic."""
+    from_ = select.args.get("from_") or select.args.get("from")
+    seen = [from_.this.alias_or_name] if from_ is not None else []
+    nullable: set[str] = set()
+    for join in select.args.get("joins") or []:
+        side = (join.side or "").upper()
+        kind = (join.kind or "").upper()
+        if join.args.get("method") or kind not in ("", "INNER", "CROSS", "OUTER", "SEMI",
+                                                    "ANTI"):
+            return None
+        name = join.this.alias_or_name
+        if side == "LEFT":
+            nullable.add(name)
+        elif side == "RIGHT":
+            nullable.update(seen)
+        elif side == "FULL":
+            nullable.update(seen)
+            nullable.add(name)
+        seen.append(name)
+    return nullable
+
+
+def _candidate_filters(select: exp.Select, alias: str) -> list[exp.Expression]:
+    """Conjuncts that may filter ``alias`` before the join without changing the answer."""
+    nullable = _nullable_aliases(select)
+    if nullable is None:
+        return []
+    candidates = []
+    if alias not in nullable:
+        where = select.args.get("where")
+        candidates += _conjuncts(where.this if where else None)
+    for join in select.args.get("joins") or []:
+        side = (join.side or "").upper()
+        kind = (join.kind or "").upper()
+        on = _conjuncts(join.args.get("on"))
+        inner = not side and kind in ("", "INNER", "CROSS") and alias not in nullable
+        filters_right_side = join.this.alias_or_name == alias and (
+            side == "LEFT" or kind in ("SEMI", "ANTI"))
+        if inner or filters_right_side:
+            candidates += on
+    return [c for c in candidates if _only_references(c, alias)]
+
+
+def _only_references(node: exp.Expression, alias: str) -> bool:
+    columns = list(node.find_all(exp.Column))
+    if not columns or any(c.table != alias for c in columns):
+        return False
+    return not any(
+        isinstance(n, (exp.Subquery, exp.Select, exp.AggFunc, exp.Window, exp.Rand,
+                       exp.Placeholder))
+        for n in node.walk()
+    )
+
+
+def _to_source_terms(node: exp.Expression, info: TableInfo) -> exp.Expression:
+    """Copy a conjunct with columns unqualified and spelled as the source spells them."""
+
+    def rename(n: exp.Expression) -> exp.Expression:
+        if isinstance(n, exp.Column):
+            col = info.column(n.name)
+            return exp.column(col.name if col else n.name)
+        return n
+
+    return node.copy().transform(rename)
+
+
+def _push_filters(scan: PlannedScan, scope: Scope, alias: str, adapter: Adapter) -> None:
+    select = scope.expression
+    if not isinstance(select, exp.Select):
+        return
+    pushed: list[exp.Expression] = []
+    for conjunct in _candidate_filters(select, alias):
+        term = _to_source_terms(conjunct, scan.table)
+        fidelity = adapter.classify(scan.table, term)
+        if fidelity is Pushdown.UNSUPPORTED:
+            scan.local.append(term.sql(DIALECT))
+            continue
+        if any(p.sql(DIALECT) == term.sql(DIALECT) for p in pushed):
+            continue
+        pushed.append(term)
+        scan.pushed.append((term.sql(DIALECT), fidelity))
+    scan.request = ScanRequest(table=scan.request.table, columns=scan.request.columns,
+                               filters=tuple(pushed))
+
+
+def _push_top_n(scan: PlannedScan, scope: Scope, alias: str, adapter: Adapter) -> None:
+    """Push LIMIT (with its ORDER BY) when the source alone decides which rows qualify."""
+    select = scope.expression
+    if not isinstance(select, exp.Select) or len(scope.sources) != 1:
+        return
+    limit = select.args.get("limit")
+    if limit is None or select.args.get("joins") or select.args.get("group"):
+        return
+    if select.args.get("distinct") or select.args.get("having") or select.args.get("qualify"):
+        return
+    if any(isinstance(n, (exp.AggFunc, exp.Window)) for n in select.expressions
+           for n in n.walk()):
+        return
+    exact = {sql for sql, fidelity in scan.pushed if fidelity is Pushdown.EXACT}
+    where = select.args.get("where")
+    for conjunct in _conjuncts(where.this if where else None):
+        if isinstance(conjunct, exp.Boolean) and conjunct.this:
+            continue
+        if _to_source_terms(conjunct, scan.table).sql(DIALECT) not in exact:
+            return  # something filters after the source's LIMIT would apply
+    count = _int_literal(limit.expression)
+    offset = select.args.get("offset")
+    skip = _int_literal(offset.expression) if offset is not None else 0
+    if count is None or skip is None:
+        return
+    keys = _sort_keys(select, alias, scan.table, adapter)
+    if keys is None:
+        return
+    scan.request = ScanRequest(table=scan.request.table, columns=scan.request.columns,
+                               filters=scan.request.filters, limit=count + skip, order_by=keys)
+
+
+def _int_literal(node: exp.Expression | None) -> int | None:
+    if isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit():
+        return int(node.this)
+    return None
+
+
+def _sort_keys(select: exp.Select, alias: str, info: TableInfo,
+               adapter: Adapter) -> tuple[SortKey, ...] | None:
+    order = select.args.get("order")
+    if order is None:
+        return ()
+    projections = {p.alias_or_name: p for p in select.expressions}
+    keys = []
+    for ordered in order.expressions:
+        target = ordered.this
+        if isinstance(target, exp.Column) and not target.table and target.name in projections:
+            target = projections[target.name]
+            target = target.this if isinstance(target, exp.Alias) else target
+        if not (isinstance(target, exp.Column) and target.table == alias):
+            return None
+        col = info.column(target.name)
+        if col is None:
+            return None
+        descending = bool(ordered.args.get("desc"))
+        nulls_first = ordered.args.get("nulls_first")
+        if nulls_first is None:
+            nulls_first = False  # DuckDB sorts NULLs last by default
+        key = SortKey(column=col.name, descending=descending, nulls_first=bool(nulls_first))
+        if not adapter.can_sort(info, key):
+            return None
+        keys.append(key)
+    return tuple(keys)
+
+
+ScanHook = Callable[[PlannedScan], None]
