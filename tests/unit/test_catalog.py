@@ -1,0 +1,80 @@
+"""Catalog loading: every mistake is named by its key path."""
+
+from pathlib import Path
+
+import pytest
+
+from federation.catalog import load_catalog, parse_catalog
+from federation.errors import CatalogError
+
+GOOD = {
+    "sources": {
+        "salesforce": {
+            "type": "salesforce",
+            "url": "http://127.0.0.1:1",
+            "auth": {"client_id": "x", "client_secret": {"env": "CONCORD_TEST_SECRET"}},
+        }
+    }
+}
+
+
+def source(**changes):
+    entry = {**GOOD["sources"]["salesforce"], **changes}
+    return {"sources": {"salesforce": entry}}
+
+
+def error_of(raw) -> str:
+    with pytest.raises(CatalogError) as info:
+        parse_catalog(raw, base_dir=Path("."))
+    return str(info.value)
+
+
+def test_committed_catalog_is_valid():
+    catalog = load_catalog(Path(__file__).parents[2] / "catalog.yaml")
+    assert catalog.sources["salesforce"].type == "salesforce"
+    assert catalog.credentials("salesforce").get("client_secret")
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (source(type="salesfroce"), "sources.salesforce.type: unknown source type 'salesfroce'"),
+    (source(url="ftp://x"), "sources.salesforce.url: must start with http:// or https://"),
+    (source(retry={"budgett": 3}), "sources.salesforce.retry.budgett: unknown key (did you mean "
+                                   "budget?)"),
+    (source(retry={"budget": -1}), "sources.salesforce.retry.budget: Input should be greater"),
+    (source(options={"batch_size": 5}), "sources.salesforce.options.batch_size: Input should be "
+                                        "greater than or equal to 200"),
+    (source(auth={"client_secret": {"env": "A", "file": "b"}}),
+     "sources.salesforce.auth.client_secret: give exactly one of env: or file:"),
+    ({"sources": {"Sales Force": GOOD["sources"]["salesforce"]}}, "must be a lowercase identifier"),
+    ({"source": {}}, "source: unknown key (did you mean sources?)"),
+    ([], "expected a mapping"),
+])
+def test_invalid_entries_name_their_key_path(raw, expected):
+    assert expected in error_of(raw)
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(CatalogError, match="cannot read catalog"):
+        load_catalog(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources:\n  sf: [unclosed\n")
+    with pytest.raises(CatalogError, match="invalid YAML at line"):
+        load_catalog(bad)
+
+
+def test_secrets_from_env_and_file(tmp_path, monkeypatch):
+    (tmp_path / "secret.txt").write_text("from-file\n")
+    raw = source(auth={"client_id": "id", "client_secret": {"file": "secret.txt"},
+                       "access_token": {"env": "CONCORD_TEST_TOKEN"}})
+    catalog = parse_catalog(raw, base_dir=tmp_path)
+    creds = catalog.credentials("salesforce")
+    assert creds.get("client_secret") == "from-file"
+    assert creds.describe("client_secret") == "file secret.txt"
+    monkeypatch.delenv("CONCORD_TEST_TOKEN", raising=False)
+    with pytest.raises(CatalogError, match="environment variable CONCORD_TEST_TOKEN is not set"):
+        creds.get("access_token")
+    monkeypatch.setenv("CONCORD_TEST_TOKEN", "tok")
+    assert creds.get("access_token") == "tok"
+    missing = parse_catalog(source(auth={"client_secret": {"file": "gone"}}), base_dir=tmp_path)
+    with pytest.raises(CatalogError, match="sources.salesforce.auth.client_secret: cannot read"):
+        missing.credentials("salesforce").get("client_secret")
