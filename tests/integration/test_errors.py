@@ -1,0 +1,137 @@
+"""Bad input and failing sources: a clear typed error, never a wrong or partial answer."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from federation.catalog import parse_catalog
+from federation.engine import Federation
+from federation.errors import (
+    AuthenticationError,
+    NotAllowedError,
+    QueryError,
+    RateLimitedError,
+    SourceUnavailableError,
+)
+
+
+def test_unknown_column_suggests_the_right_one(fed):
+    with pytest.raises(QueryError) as info:
+        fed.sql("SELECT Amout FROM salesforce.Opportunity")
+    assert str(info.value) == ("unknown column salesforce.Opportunity.Amout — "
+                               "did you mean Amount?")
+
+
+def test_unknown_table_and_source_suggest(fed):
+    with pytest.raises(QueryError, match="unknown table salesforce.Opportunty — did you mean "
+                                         "Opportunity"):
+        fed.sql("SELECT * FROM salesforce.Opportunty")
+    with pytest.raises(QueryError, match="unknown source 'salesfrce' — did you mean salesforce"):
+        fed.sql("SELECT * FROM salesfrce.Opportunity")
+    with pytest.raises(QueryError, match="name source tables as <source>.<object>"):
+        fed.sql("SELECT * FROM Opportunity")
+
+
+def test_malformed_sql_has_a_position(fed):
+    with pytest.raises(QueryError, match=r"syntax error at line 1, column \d+"):
+        fed.sql("SELECT Id FROM salesforce.Opportunity WHERE (Amount > ")
+
+
+def test_type_errors_are_caught_before_any_request(fresh_fed, salesforce_sim):
+    salesforce_sim.reset_stats()
+    with pytest.raises(QueryError):
+        fresh_fed.sql("SELECT Id FROM salesforce.Opportunity WHERE CloseDate > 'not a date'")
+    assert salesforce_sim.stats.requests_by_kind.get("query", 0) == 0
+
+
+@pytest.mark.parametrize("sql", [
+    "DELETE FROM salesforce.Opportunity",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "COPY (SELECT 1) TO '/tmp/x.csv'",
+    "ATTACH '/tmp/x.db'",
+])
+def test_writes_and_file_access_are_refused(fed, salesforce_sim, sql):
+    salesforce_sim.reset_stats()
+    with pytest.raises(NotAllowedError):
+        fed.sql(sql)
+    assert salesforce_sim.stats.requests_total == 0
+
+
+def test_wrong_credentials(sandbox, tmp_path):
+    (tmp_path / "wrong").write_text("not-the-secret")
+    raw = sandbox.catalog()
+    raw["sources"]["salesforce"]["auth"]["client_secret"] = {"file": "wrong"}
+    with Federation(parse_catalog(raw, base_dir=tmp_path)) as federation, \
+            pytest.raises(AuthenticationError) as info:
+        federation.sql("SELECT Id FROM salesforce.Account")
+    message = str(info.value)
+    assert message.startswith("salesforce: OAuth token request refused")
+    assert "not-the-secret" not in message and "file wrong" in message
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_source_down(sandbox):
+    raw = sandbox.catalog()
+    raw["sources"]["salesforce"]["url"] = f"http://127.0.0.1:{_free_port()}"
+    raw["sources"]["salesforce"]["retry"] = {"max_attempts": 2, "budget": 2,
+                                             "backoff_initial_seconds": 0.01}
+    with Federation(parse_catalog(raw, base_dir=Path("."))) as federation, \
+            pytest.raises(SourceUnavailableError, match="salesforce: unavailable after retries"):
+        federation.sql("SELECT Id FROM salesforce.Account")
+
+
+def test_429_then_success_is_retried_honouring_retry_after(fresh_fed, salesforce_sim, truth):
+    fresh_fed.tables("salesforce")  # discovery done, so the fault hits the query
+    salesforce_sim.reset_stats()
+    salesforce_sim.inject(status=429, count=2, retry_after=0.05, kinds=["query"])
+    result = fresh_fed.sql("SELECT Id FROM salesforce.Account")
+    assert result.num_rows == truth.sql("SELECT count(*) FROM salesforce.Account").fetchone()[0]
+    scan = fresh_fed.last_stats.scans[0]
+    assert scan.retries == 2 and scan.http_requests == 3
+
+
+def federation_with_retry(sandbox, **retry) -> Federation:
+    raw = sandbox.catalog()
+    raw["settings"]["cache_max_bytes"] = 0
+    raw["sources"]["salesforce"]["retry"] = {"backoff_initial_seconds": 0.01,
+                                             "backoff_max_seconds": 0.02, **retry}
+    return Federation(parse_catalog(raw, base_dir=Path(".")))
+
+
+def test_5xx_storm_beyond_budget_fails_cleanly(sandbox, salesforce_sim):
+    with federation_with_retry(sandbox, max_attempts=10, budget=3) as federation:
+        federation.tables("salesforce")
+        salesforce_sim.reset_stats()
+        salesforce_sim.inject(status=503, count=50, kinds=["query", "query_more"])
+        try:
+            with pytest.raises(SourceUnavailableError, match="unavailable after retries"):
+                federation.sql("SELECT Id FROM salesforce.Opportunity")
+        finally:
+            salesforce_sim.clear_faults()
+        assert salesforce_sim.stats.requests_by_kind["query"] == 4  # first try + budget of 3
+
+
+def test_failure_midway_through_paging_is_not_a_partial_answer(sandbox, salesforce_sim):
+    with federation_with_retry(sandbox, max_attempts=1, budget=0) as federation:
+        federation.tables("salesforce")
+        salesforce_sim.inject(status=500, count=1, kinds=["query_more"])
+        try:
+            with pytest.raises(SourceUnavailableError):
+                federation.sql("SELECT Id FROM salesforce.OpportunityHistory")
+        finally:
+            salesforce_sim.clear_faults()
+
+
+def test_daily_limit_is_a_rate_limit_error(fresh_fed, salesforce_sim):
+    fresh_fed.tables("salesforce")
+    salesforce_sim.inject(status=403, count=1, kinds=["query"])
+    with pytest.raises(RateLimitedError, match="API request limit exceeded"):
+        fresh_fed.sql("SELECT Id FROM salesforce.Account")
