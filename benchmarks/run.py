@@ -1,0 +1,190 @@
+"""Side-by-side performance ratios for the core engine, measured in one run.
+
+    .venv/bin/python -m benchmarks.run [--scale 20] [--repeat 5]
+
+Scale 20 is about 100,000 opportunities. Results print as a table and are written to
+``benchmarks/results/latest.json``; copy the figures into ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+
+from federation.catalog import parse_catalog
+from federation.engine import Federation
+from sandbox.projections.salesforce import org_truth_tables
+from sandbox.run import DEMO_CLIENT_ID, demo_salesforce_secret, start_sandbox
+
+SELECTIVE = [
+    "SELECT Id, Amount FROM salesforce.Opportunity WHERE Amount > 150000",
+    "SELECT Id FROM salesforce.Opportunity WHERE CloseDate BETWEEN DATE '2026-01-01' "
+    "AND DATE '2026-01-31'",
+    "SELECT Id, Name FROM salesforce.Opportunity WHERE StageName = 'Negotiation/Review' "
+    "AND Amount > 50000",
+    "SELECT Id FROM salesforce.Opportunity WHERE IsWon AND FiscalYear = 2025 AND Probability = 100",
+    "SELECT Id FROM salesforce.Account WHERE Industry IN ('Technology', 'Retail') "
+    "AND NumberOfEmployees > 5000",
+    "SELECT Id FROM salesforce.Opportunity WHERE Name LIKE 'Acme%'",
+]
+COLD = ("SELECT Id, Name, Amount, StageName, CloseDate FROM salesforce.Opportunity "
+        "WHERE Amount > 1000")
+WARM = ("SELECT StageName, count(*) AS deals, sum(Amount) AS amount, avg(Probability) AS p "
+        "FROM salesforce.Opportunity WHERE CloseDate >= DATE '2025-01-01' "
+        "GROUP BY StageName ORDER BY amount DESC")
+PLANNING = SELECTIVE + [COLD, WARM,
+    "SELECT a.Name, sum(o.Amount) FROM salesforce.Opportunity o JOIN salesforce.Account a "
+    "ON o.AccountId = a.Id WHERE o.IsWon GROUP BY 1 ORDER BY 2 DESC LIMIT 10",
+    "WITH won AS (SELECT * FROM salesforce.Opportunity WHERE IsWon) SELECT AccountId, count(*) "
+    "FROM won WHERE Amount > 20000 GROUP BY AccountId",
+]
+
+
+def federation(box: Any, cache: bool) -> Federation:
+    raw = box.catalog()
+    raw["settings"]["cache_max_bytes"] = 1 << 30 if cache else 0
+    return Federation(parse_catalog(raw, base_dir=Path(".")))
+
+
+def median_ms(fn: Any, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def rows_ratio(box: Any, truth: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    sim = box.simulators["salesforce"]
+    per_query = []
+    with federation(box, cache=False) as fed:
+        fed.tables("salesforce")
+        for sql in SELECTIVE:
+            sim.reset_stats()
+            result = fed.sql(sql)
+            matching = truth.sql(sql).to_arrow_table().num_rows
+            assert result.num_rows == matching, sql
+            per_query.append({"sql": sql, "transferred": sim.stats.rows_returned,
+                              "matching": matching})
+    transferred = sum(q["transferred"] for q in per_query)
+    matching = sum(q["matching"] for q in per_query)
+    return {"ratio": transferred / max(1, matching), "queries": per_query}
+
+
+def plain_httpx_fetch(base_url: str, soql: str) -> int:
+    """The floor: fetch and decode the same pages with a bare httpx loop."""
+    with httpx.Client(base_url=base_url) as client:
+        token = client.post("/services/oauth2/token", data={
+            "grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID,
+            "client_secret": demo_salesforce_secret()}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        body = client.get("/services/data/v59.0/query/", params={"q": soql},
+                          headers=headers).json()
+        rows = len(body["records"])
+        while not body["done"]:
+            body = client.get(body["nextRecordsUrl"], headers=headers).json()
+            rows += len(body["records"])
+        return rows
+
+
+def cold_ratio(box: Any, repeat: int) -> dict[str, Any]:
+    fed_times, loop_times = [], []
+    soql = None
+    for _ in range(repeat):
+        with federation(box, cache=False) as fed:
+            fed.tables("salesforce")  # discovery is not part of the comparison
+            started = time.perf_counter()
+            rows = fed.sql(COLD).num_rows
+            fed_times.append((time.perf_counter() - started) * 1000)
+            soql = fed.last_stats.scans[0].native_request
+        started = time.perf_counter()
+        loop_rows = plain_httpx_fetch(box.urls()["salesforce"], soql)
+        loop_times.append((time.perf_counter() - started) * 1000)
+        assert rows == loop_rows
+    fed_ms, loop_ms = statistics.median(fed_times), statistics.median(loop_times)
+    return {"federated_ms": fed_ms, "httpx_loop_ms": loop_ms, "ratio": fed_ms / loop_ms,
+            "rows": rows, "soql": soql}
+
+
+def warm_ratio(box: Any, truth: duckdb.DuckDBPyConnection, repeat: int) -> dict[str, Any]:
+    with federation(box, cache=True) as fed:
+        fed.sql(WARM)
+        warm_ms = median_ms(lambda: fed.sql(WARM), repeat * 4)
+        assert all(s.cache_hit for s in fed.last_stats.scans)
+    native_ms = median_ms(lambda: truth.sql(WARM).fetchall(), repeat * 4)
+    return {"warm_ms": warm_ms, "native_duckdb_ms": native_ms, "ratio": warm_ms / native_ms}
+
+
+def planning_times(box: Any, repeat: int) -> dict[str, Any]:
+    with federation(box, cache=True) as fed:
+        fed.tables("salesforce")
+        samples = []
+        for _ in range(repeat):
+            for sql in PLANNING:
+                started = time.perf_counter()
+                fed.explain(sql)
+                samples.append((time.perf_counter() - started) * 1000)
+    return {"median_ms": statistics.median(samples), "p90_ms": statistics.quantiles(
+        samples, n=10)[-1], "queries": len(PLANNING), "samples": len(samples)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=20.0)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/latest.json"))
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    box = start_sandbox(seed=42, scale=args.scale, port_base=0)
+    setup_s = time.perf_counter() - started
+    truth = duckdb.connect()
+    truth.execute("CREATE SCHEMA salesforce")
+    org = box.simulators["salesforce"].org
+    for name, table in org_truth_tables(org).items():
+        truth.register("t", table)
+        truth.execute(f'CREATE TABLE salesforce."{name}" AS SELECT * FROM t')
+        truth.unregister("t")
+    opportunities = truth.sql("SELECT count(*) FROM salesforce.Opportunity").fetchone()[0]
+    try:
+        results = {
+            "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                        "cpus": __import__("os").cpu_count()},
+            "scale": args.scale, "opportunities": opportunities,
+            "sandbox_setup_s": round(setup_s, 1),
+            "a_rows_transferred_over_matching": rows_ratio(box, truth),
+            "b_cold_vs_httpx_loop": cold_ratio(box, args.repeat),
+            "c_warm_vs_native_duckdb": warm_ratio(box, truth, args.repeat),
+            "d_planning": planning_times(box, args.repeat),
+        }
+    finally:
+        box.stop()
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=1))
+    a = results["a_rows_transferred_over_matching"]
+    b = results["b_cold_vs_httpx_loop"]
+    c = results["c_warm_vs_native_duckdb"]
+    d = results["d_planning"]
+    print(f"opportunities: {opportunities:,}")
+    print("| measure | value | goal |\n| --- | --- | --- |")
+    print(f"| (a) rows transferred / rows matching | {a['ratio']:.3f} | <= 1.05 |")
+    print(f"| (b) cold federated / plain httpx loop | {b['ratio']:.2f} "
+          f"({b['federated_ms']:.0f} ms vs {b['httpx_loop_ms']:.0f} ms, {b['rows']:,} rows) "
+          f"| <= 1.2 |")
+    print(f"| (c) warm cache / native DuckDB | {c['ratio']:.2f} "
+          f"({c['warm_ms']:.1f} ms vs {c['native_duckdb_ms']:.1f} ms) | <= 2 |")
+    print(f"| (d) planning median | {d['median_ms']:.1f} ms (p90 {d['p90_ms']:.1f} ms) "
+          f"| < 20 ms |")
+
+
+if __name__ == "__main__":
+    main()
