@@ -12,7 +12,6 @@ import datetime as dt
 import re
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -34,12 +33,10 @@ DUCKDB_CONFIG = {"enable_external_access": False, "lock_configuration": True}
 class Federation:
     """Live SQL over the catalog's sources. Thread-safe; share one per process."""
 
-    def __init__(self, catalog: Catalog, *, pushdown: bool = True,
-                 http_transport: Callable[[str], object] | None = None) -> None:
+    def __init__(self, catalog: Catalog, *, pushdown: bool = True) -> None:
         self.catalog = catalog
         self.default_pushdown = pushdown
         self.cache = ScanCache(catalog.settings.cache_max_bytes)
-        self._http_transport = http_transport
         self._runtimes: dict[str, SourceRuntime] = {}
         self._schemas: dict[str, tuple[float, dict[str, TableInfo]]] = {}
         self._lock = threading.Lock()
@@ -84,7 +81,6 @@ class Federation:
             ),
             timeout=config.timeout_seconds,
             max_connections=config.max_concurrency,
-            transport=self._http_transport(source) if self._http_transport else None,
         )
         options = adapter_cls.Options.model_validate(config.options)  # type: ignore[attr-defined]
         adapter = adapter_cls(source, http, options, self.catalog.credentials(source))

@@ -18,7 +18,6 @@ fetched; DuckDB decides the answer.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -433,5 +432,3 @@ def _sort_keys(select: exp.Select, alias: str, info: TableInfo,
         keys.append(key)
     return tuple(keys)
 
-
-ScanHook = Callable[[PlannedScan], None]
