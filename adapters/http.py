@@ -131,7 +131,8 @@ class SourceHTTP:
             return True
 
         backoff = tenacity.wait_exponential_jitter(
-            initial=self.policy.backoff_initial, max=self.policy.backoff_max
+            multiplier=self.policy.backoff_initial, max=self.policy.backoff_max,
+            jitter=self.policy.backoff_initial,
         )
 
         def wait(state: tenacity.RetryCallState) -> float:

@@ -18,10 +18,10 @@ from typing import Any
 
 import duckdb
 import httpx
-from sandbox.projections.salesforce import org_truth_tables
 
 from federation.catalog import parse_catalog
 from federation.engine import Federation
+from sandbox.projections.salesforce import org_truth_tables
 from sandbox.run import DEMO_CLIENT_ID, demo_salesforce_secret, start_sandbox
 
 SELECTIVE = [

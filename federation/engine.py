@@ -9,7 +9,6 @@ or the network.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import threading
 import time
 from pathlib import Path
@@ -20,14 +19,13 @@ import pyarrow as pa
 from adapters.contract import Adapter, TableInfo
 from adapters.http import RetryPolicy, SourceHTTP
 from adapters.registry import ADAPTERS
+from federation.binder import DUCKDB_CONFIG
 from federation.cache import ScanCache
 from federation.catalog import Catalog, load_catalog
 from federation.errors import CatalogError, QueryError
 from federation.fetch import Progress, SourceRuntime, fetch_scans
 from federation.planner import Plan, plan_query
 from federation.stats import QueryStats
-
-DUCKDB_CONFIG = {"enable_external_access": False, "lock_configuration": True}
 
 
 class Federation:
@@ -92,16 +90,13 @@ class Federation:
 
     def explain(self, sql: str, *, pushdown: bool | None = None,
                 dialect: str = "duckdb") -> Plan:
-        plan = plan_query(sql, self, pushdown=self._pushdown(pushdown), dialect=dialect)
-        self._bind(plan)
-        return plan
+        return plan_query(sql, self, pushdown=self._pushdown(pushdown), dialect=dialect)
 
     def sql(self, sql: str, *, pushdown: bool | None = None, dialect: str = "duckdb",
             progress: Progress | None = None) -> pa.Table:
         """Answer ``sql`` live; statistics land in ``last_stats``."""
         started = time.perf_counter()
         plan = plan_query(sql, self, pushdown=self._pushdown(pushdown), dialect=dialect)
-        names = self._bind(plan)
         planned = time.perf_counter()
         stats = QueryStats(sql=sql, pushdown=plan.pushdown,
                            planning_ms=round((planned - started) * 1000, 2))
@@ -113,8 +108,8 @@ class Federation:
         )
         fetched = time.perf_counter()
         result = self._run_local(plan.local_sql, tables)
-        if names and len(names) == result.num_columns:
-            result = result.rename_columns(names)
+        if len(plan.output_names) == result.num_columns:
+            result = result.rename_columns(plan.output_names)
         done = time.perf_counter()
         stats.fetch_ms = round((fetched - planned) * 1000, 2)
         stats.duckdb_ms = round((done - fetched) * 1000, 2)
@@ -132,19 +127,6 @@ class Federation:
 
     def _pushdown(self, override: bool | None) -> bool:
         return self.default_pushdown if override is None else override
-
-    def _bind(self, plan: Plan) -> list[str]:
-        """Bind the query as written over empty tables: early errors and output names."""
-        con = duckdb.connect(":memory:", config=DUCKDB_CONFIG)
-        try:
-            for name, schema in plan.probe_relations.items():
-                con.register(name, schema.empty_table())
-            try:
-                return list(con.sql(plan.probe_sql).columns)
-            except duckdb.Error as exc:
-                raise _duckdb_error(exc, plan) from None
-        finally:
-            con.close()
 
     def _run_local(self, local_sql: str, tables: dict[str, pa.Table]) -> pa.Table:
         con = duckdb.connect(":memory:", config=DUCKDB_CONFIG)
@@ -172,31 +154,6 @@ class Federation:
 
 def _clean(message: str) -> str:
     return message.replace("\n\n", "\n").strip()
-
-
-_MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
-_CANDIDATES = re.compile(r'Candidate bindings: (.*)')
-_PROBE = re.compile(r'"?__probe_(\d+)"?')
-
-
-def _duckdb_error(exc: duckdb.Error, plan: Plan) -> QueryError:
-    """Turn DuckDB's binder message into one naming the source object and a fix."""
-    text = _PROBE.sub(lambda m: plan.probe_names.get(f"__probe_{m.group(1)}", m.group(0)),
-                      _clean(str(exc)))
-    missing = _MISSING_COLUMN.search(text)
-    if missing:
-        column = missing.group(1)
-        candidates = _CANDIDATES.search(text)
-        suggestion = ""
-        if candidates:
-            first = candidates.group(1).split(",")[0].strip().strip('"')
-            suggestion = first.split(".")[-1].strip('"')
-        tables = set(plan.probe_names.values())
-        prefix = f"{next(iter(tables))}." if len(tables) == 1 else ""
-        return QueryError(f"unknown column {prefix}{column}",
-                          hint=f"did you mean {suggestion}?" if suggestion else
-                          "run `concord sources` to list the columns")
-    return QueryError(text.splitlines()[0], hint="check the query against `concord sources`")
 
 
 def connect(catalog: str | Path | Catalog = "catalog.yaml", **kwargs: object) -> Federation:

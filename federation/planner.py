@@ -3,7 +3,8 @@
 The planner is a pipeline of small steps over the sqlglot tree:
 
 1. parse and refuse anything that is not a read-only query (``sqlparse``);
-2. bind ``<source>.<object>`` references to discovered tables;
+2. bind ``<source>.<object>`` references to discovered tables, and bind the query as
+   written with DuckDB over empty tables (early errors, output names);
 3. qualify columns, then let sqlglot push predicates into subqueries and CTEs and
    prune projections;
 4. for every table reference, collect the columns it must return and the conjuncts
@@ -31,6 +32,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
 from adapters.contract import Adapter, Pushdown, ScanRequest, SortKey, TableInfo
+from federation.binder import bind_names
 from federation.errors import QueryError
 from federation.sqlparse import parse_query, refuse_non_queries
 
@@ -69,10 +71,7 @@ class Plan:
     local_sql: str
     scans: list[PlannedScan]
     pushdown: bool
-    # the bound (un-optimised) query over empty relations, for names and early errors
-    probe_sql: str = ""
-    probe_relations: dict[str, pa.Schema] = field(default_factory=dict)
-    probe_names: dict[str, str] = field(default_factory=dict)  # relation → source.object
+    output_names: list[str] = field(default_factory=list)  # as DuckDB names the query as written
 
 
 def plan_query(sql: str, sources: Sources, *, pushdown: bool = True,
@@ -80,7 +79,7 @@ def plan_query(sql: str, sources: Sources, *, pushdown: bool = True,
     tree = parse_query(sql, dialect)
     refuse_non_queries(tree)
     bound = bind_tables(tree, sources)
-    probe_sql, probe_relations, probe_names = probe_query(tree.copy(), bound)
+    output_names = bind_names(*probe_query(tree.copy(), bound))
     schema = mapping_schema(bound)
     try:
         tree = qualify(tree, schema=schema, dialect=DIALECT, expand_stars=True,
@@ -92,7 +91,7 @@ def plan_query(sql: str, sources: Sources, *, pushdown: bool = True,
         raise _column_error(str(exc), bound) from exc
     scans = collect_scans(tree, sources, pushdown=pushdown)
     return Plan(sql=sql, local_sql=tree.sql(DIALECT), scans=scans, pushdown=pushdown,
-                probe_sql=probe_sql, probe_relations=probe_relations, probe_names=probe_names)
+                output_names=output_names)
 
 
 # -- binding ------------------------------------------------------------------------------

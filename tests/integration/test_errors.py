@@ -42,8 +42,8 @@ def test_malformed_sql_has_a_position(fed):
 
 def test_type_errors_are_caught_before_any_request(fresh_fed, salesforce_sim):
     salesforce_sim.reset_stats()
-    with pytest.raises(QueryError):
-        fresh_fed.sql("SELECT Id FROM salesforce.Opportunity WHERE CloseDate > 'not a date'")
+    with pytest.raises(QueryError, match="sum"):
+        fresh_fed.sql("SELECT sum(Name) FROM salesforce.Opportunity")
     assert salesforce_sim.stats.requests_by_kind.get("query", 0) == 0
 
 
@@ -93,7 +93,7 @@ def test_429_then_success_is_retried_honouring_retry_after(fresh_fed, salesforce
     salesforce_sim.reset_stats()
     salesforce_sim.inject(status=429, count=2, retry_after=0.05, kinds=["query"])
     result = fresh_fed.sql("SELECT Id FROM salesforce.Account")
-    assert result.num_rows == truth.sql("SELECT count(*) FROM salesforce.Account").fetchone()[0]
+    assert result.num_rows == truth.sql("SELECT count(*) FROM salesforce.Account").fetchall()[0][0]
     scan = fresh_fed.last_stats.scans[0]
     assert scan.retries == 2 and scan.http_requests == 3
 

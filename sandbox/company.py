@@ -1,0 +1,1154 @@
+"""The demo company's truth: one deterministic set of facts every projection starts from.
+
+Tests compare federated answers with this truth, so it must not take the shape of any
+vendor. Each projection (Salesforce, HubSpot, NetSuite, SAP, ...) reads it and adds that
+system's ids, field names and typical inconsistencies.
+
+Determinism: everything is drawn from one ``random.Random(seed)`` in a fixed order, and no
+step iterates a set or depends on the wall clock (``today`` is an argument), so
+``generate_company(seed, scale, today)`` always returns the same company.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import gc
+import math
+import random
+import unicodedata
+from dataclasses import dataclass, field
+from itertools import accumulate
+
+UTC = dt.UTC
+CORPORATE_CURRENCY = "USD"
+COMPANY_NAME = "Helix Dynamics"
+COMPANY_DOMAIN = "helixdynamics.example"
+
+REGIONS = ("AMER", "EMEA", "APAC")
+SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
+OPPORTUNITY_TYPES = ("New", "Renewal", "Upsell")
+LEAD_SOURCES = (
+    "Web",
+    "Phone Inquiry",
+    "Partner Referral",
+    "Purchased List",
+    "Trade Show",
+    "Employee Referral",
+    "Other",
+)
+# Salesforce's standard Industry picklist (a subset, same spelling).
+INDUSTRIES = (
+    "Agriculture",
+    "Banking",
+    "Biotechnology",
+    "Chemicals",
+    "Communications",
+    "Construction",
+    "Consulting",
+    "Education",
+    "Electronics",
+    "Energy",
+    "Engineering",
+    "Entertainment",
+    "Finance",
+    "Food & Beverage",
+    "Government",
+    "Healthcare",
+    "Hospitality",
+    "Insurance",
+    "Machinery",
+    "Manufacturing",
+    "Media",
+    "Not For Profit",
+    "Retail",
+    "Shipping",
+    "Technology",
+    "Telecommunications",
+    "Transportation",
+    "Utilities",
+    "Other",
+)
+THREAT_LEVELS = ("Low", "Medium", "High")
+COMPETITORS = (
+    "Globex",
+    "Initech",
+    "Umbrella Analytics",
+    "Hooli",
+    "Vandelay Industries",
+    "Soylent Data",
+    "Cyberdyne Cloud",
+    "Wonka Systems",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One sales stage with its defaults (Salesforce's OpportunityStage semantics)."""
+
+    name: str
+    probability: int  # percent 0-100
+    forecast_category: str  # label: Pipeline, Best Case, Commit, Closed, Omitted
+    is_closed: bool
+    is_won: bool
+    sort_order: int
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("Prospecting", 10, "Pipeline", False, False, 1),
+    Stage("Qualification", 20, "Pipeline", False, False, 2),
+    Stage("Needs Analysis", 30, "Pipeline", False, False, 3),
+    Stage("Value Proposition", 50, "Pipeline", False, False, 4),
+    Stage("Proposal/Price Quote", 75, "Best Case", False, False, 5),
+    Stage("Negotiation/Review", 90, "Commit", False, False, 6),
+    Stage("Closed Won", 100, "Closed", True, True, 7),
+    Stage("Closed Lost", 0, "Omitted", True, False, 8),
+)
+STAGE_BY_NAME: dict[str, Stage] = {s.name: s for s in STAGES}
+OPEN_STAGES: tuple[Stage, ...] = STAGES[:6]
+WON_STAGE = STAGES[6]
+LOST_STAGE = STAGES[7]
+
+
+# --------------------------------------------------------------------------- truth records
+# Records are plain slotted dataclasses, not frozen ones: frozen __init__ costs about 3x
+# more and scale 20 builds ~800k records. Treat them as read-only all the same.
+
+
+@dataclass(slots=True)
+class User:
+    user_id: str
+    first_name: str
+    last_name: str
+    email: str
+    region: str
+    title: str
+    active: bool
+    created_at: dt.datetime
+    manager_id: str | None
+
+
+@dataclass(slots=True)
+class Customer:
+    customer_id: str
+    name: str
+    legal_name: str
+    domain: str
+    industry: str | None
+    segment: str
+    region: str
+    country: str  # English short name, e.g. "United States"
+    country_code: str  # ISO 3166-1 alpha-2
+    state: str | None
+    city: str
+    street: str
+    postal_code: str
+    phone: str | None
+    annual_revenue: float | None  # USD
+    employees: int | None
+    currency: str  # the customer's usual document currency
+    owner_id: str
+    created_at: dt.datetime
+
+
+@dataclass(slots=True)
+class Contact:
+    contact_id: str
+    customer_id: str
+    first_name: str | None
+    last_name: str
+    email: str | None
+    phone: str | None
+    title: str | None
+    country: str
+    created_at: dt.datetime
+
+
+@dataclass(slots=True)
+class Product:
+    product_id: str
+    sku: str
+    name: str
+    family: str
+    list_price: float  # USD
+    active: bool
+    description: str | None
+    created_at: dt.datetime
+
+
+@dataclass(slots=True)
+class Currency:
+    code: str
+    name: str
+    decimal_places: int
+
+
+@dataclass(slots=True)
+class FxRate:
+    """Monthly rate: 1 unit of ``currency`` = ``rate_to_usd`` USD from ``effective_from``
+    (inclusive) to ``effective_to`` (exclusive; None for the current rate)."""
+
+    currency: str
+    effective_from: dt.date
+    effective_to: dt.date | None
+    rate_to_usd: float
+
+
+@dataclass(slots=True)
+class LineItem:
+    line_id: str
+    product_id: str
+    quantity: float
+    list_price: float  # document currency (price book price)
+    unit_price: float  # document currency (sales price)
+    discount: float  # percent 0-100; 0 means none
+    total_price: float  # quantity * unit_price * (1 - discount/100), rounded to the currency
+    service_date: dt.date | None
+
+
+@dataclass(slots=True)
+class StageChange:
+    """One row of stage history: the deal's state as of ``changed_at``."""
+
+    stage: str
+    amount: float | None
+    probability: int
+    close_date: dt.date
+    changed_at: dt.datetime
+
+
+@dataclass(slots=True)
+class CompetitorMention:
+    competitor: str
+    threat_level: str
+    notes: str | None
+
+
+@dataclass(slots=True)
+class Opportunity:
+    opportunity_id: str
+    customer_id: str
+    owner_id: str
+    name: str
+    type: str | None
+    lead_source: str | None
+    stage: str
+    amount: float | None  # document currency; sum of line totals when lines exist
+    currency: str
+    close_date: dt.date
+    created_at: dt.datetime
+    last_modified_at: dt.datetime
+    probability: int
+    forecast_category: str
+    is_closed: bool
+    is_won: bool
+    line_items: tuple[LineItem, ...]
+    history: tuple[StageChange, ...]  # ordered by changed_at; the last equals the current state
+    competitors: tuple[CompetitorMention, ...]
+
+
+@dataclass
+class Company:
+    """The whole truth. Plain lists so projections and tests can iterate in a stable order."""
+
+    seed: int
+    scale: float
+    today: dt.date
+    users: list[User]
+    customers: list[Customer]
+    contacts: list[Contact]
+    products: list[Product]
+    currencies: list[Currency]
+    fx_rates: list[FxRate]
+    opportunities: list[Opportunity]
+    corporate_currency: str = CORPORATE_CURRENCY
+    name: str = COMPANY_NAME
+    _fx_index: dict[str, tuple[list[dt.date], list[float]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @property
+    def now(self) -> dt.datetime:
+        """Midnight UTC at the start of ``today``: every generated timestamp is before it."""
+        return dt.datetime.combine(self.today, dt.time(), tzinfo=UTC)
+
+    def rate_to_usd(self, currency: str, on: dt.date) -> float:
+        """USD per unit of ``currency`` on ``on`` (the earliest rate applies before the first)."""
+        if currency == CORPORATE_CURRENCY:
+            return 1.0
+        if not self._fx_index:
+            for r in self.fx_rates:
+                starts, rates = self._fx_index.setdefault(r.currency, ([], []))
+                starts.append(r.effective_from)
+                rates.append(r.rate_to_usd)
+        starts, rates = self._fx_index[currency]
+        i = bisect.bisect_right(starts, on) - 1
+        return rates[max(i, 0)]
+
+    def to_usd(self, amount: float | None, currency: str, on: dt.date) -> float | None:
+        if amount is None:
+            return None
+        return round(amount * self.rate_to_usd(currency, on), 2)
+
+
+# --------------------------------------------------------------------------- reference data
+
+CURRENCIES: tuple[Currency, ...] = (
+    Currency("USD", "U.S. Dollar", 2),
+    Currency("EUR", "Euro", 2),
+    Currency("GBP", "British Pound", 2),
+    Currency("CAD", "Canadian Dollar", 2),
+    Currency("JPY", "Japanese Yen", 0),
+    Currency("AUD", "Australian Dollar", 2),
+)
+DECIMALS = {c.code: c.decimal_places for c in CURRENCIES}
+# Starting USD-per-unit rates; monthly random walk from here. Also the price book's rates.
+BASE_RATES = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27, "CAD": 0.74, "JPY": 0.0068, "AUD": 0.66}
+
+
+@dataclass(frozen=True, slots=True)
+class _Country:
+    name: str
+    code: str
+    region: str
+    currency: str
+    weight: int
+    phone_prefix: str
+    tld: str
+    suffixes: tuple[str, ...]
+    # (state or None, city, postal pattern: '#' digit, '?' upper-case letter)
+    places: tuple[tuple[str | None, str, str], ...]
+    street_style: str  # "en", "de", "fr", "jp"
+
+
+COUNTRIES: tuple[_Country, ...] = (
+    _Country(
+        "United States", "US", "AMER", "USD", 45, "+1", "com",
+        ("Inc.", ", Inc.", "LLC", "Corporation", "Corp."),
+        (
+            ("CA", "San Francisco", "941##"), ("NY", "New York", "100##"),
+            ("TX", "Austin", "787##"), ("IL", "Chicago", "606##"), ("MA", "Boston", "021##"),
+            ("WA", "Seattle", "981##"), ("GA", "Atlanta", "303##"), ("CO", "Denver", "802##"),
+            ("CA", "San Diego", "921##"), ("NC", "Charlotte", "282##"),
+        ),
+        "en",
+    ),
+    _Country(
+        "Canada", "CA", "AMER", "CAD", 6, "+1", "ca", ("Inc.", "Ltd.", "Corp."),
+        (("ON", "Toronto", "M5V #?#"), ("BC", "Vancouver", "V6B #?#"),
+         ("QC", "Montréal", "H2Y #?#")),
+        "en",
+    ),
+    _Country(
+        "Brazil", "BR", "AMER", "USD", 1, "+55", "com.br", ("Ltda.", "S.A."),
+        (("SP", "São Paulo", "01###-###"), ("RJ", "Rio de Janeiro", "20###-###")),
+        "en",
+    ),
+    _Country(
+        "Mexico", "MX", "AMER", "USD", 1, "+52", "com.mx", ("S.A. de C.V.",),
+        (("CDMX", "Ciudad de México", "06###"), ("NL", "Monterrey", "64###")),
+        "en",
+    ),
+    _Country(
+        "United Kingdom", "GB", "EMEA", "GBP", 10, "+44", "co.uk", ("Ltd", "Limited", "PLC"),
+        ((None, "London", "EC#A #??"), (None, "Manchester", "M# #??"),
+         (None, "Edinburgh", "EH# #??")),
+        "en",
+    ),
+    _Country(
+        "Ireland", "IE", "EMEA", "EUR", 1, "+353", "ie", ("Ltd", "DAC"),
+        ((None, "Dublin", "D0# ?###"), (None, "Cork", "T12 ?###")),
+        "en",
+    ),
+    _Country(
+        "Germany", "DE", "EMEA", "EUR", 9, "+49", "de", ("GmbH", "AG", "SE"),
+        ((None, "Berlin", "10###"), (None, "München", "80###"), (None, "Hamburg", "20###"),
+         (None, "Köln", "50###")),
+        "de",
+    ),
+    _Country(
+        "France", "FR", "EMEA", "EUR", 6, "+33", "fr", ("S.A.", "SAS", "SARL"),
+        ((None, "Paris", "750##"), (None, "Lyon", "6900#"), (None, "Marseille", "130##")),
+        "fr",
+    ),
+    _Country(
+        "Netherlands", "NL", "EMEA", "EUR", 3, "+31", "nl", ("B.V.", "N.V."),
+        ((None, "Amsterdam", "10## ??"), (None, "Rotterdam", "30## ??")),
+        "de",
+    ),
+    _Country(
+        "Spain", "ES", "EMEA", "EUR", 2, "+34", "es", ("S.L.", "S.A."),
+        ((None, "Madrid", "280##"), (None, "Barcelona", "080##")),
+        "fr",
+    ),
+    _Country(
+        "Switzerland", "CH", "EMEA", "EUR", 2, "+41", "ch", ("AG", "SA", "GmbH"),
+        ((None, "Zürich", "80##"), (None, "Genève", "12##")),
+        "de",
+    ),
+    _Country(
+        "Sweden", "SE", "EMEA", "EUR", 1, "+46", "se", ("AB",),
+        ((None, "Stockholm", "1## ##"), (None, "Göteborg", "4## ##")),
+        "de",
+    ),
+    _Country(
+        "Japan", "JP", "APAC", "JPY", 5, "+81", "co.jp", ("K.K.", "Co., Ltd."),
+        ((None, "Tokyo", "1##-####"), (None, "Osaka", "5##-####")),
+        "jp",
+    ),
+    _Country(
+        "Australia", "AU", "APAC", "AUD", 4, "+61", "com.au", ("Pty Ltd", "Ltd"),
+        (("NSW", "Sydney", "2###"), ("VIC", "Melbourne", "3###"), ("QLD", "Brisbane", "4###")),
+        "en",
+    ),
+    _Country(
+        "Singapore", "SG", "APAC", "USD", 2, "+65", "com.sg", ("Pte. Ltd.",),
+        ((None, "Singapore", "0#####"),),
+        "en",
+    ),
+    _Country(
+        "India", "IN", "APAC", "USD", 2, "+91", "in", ("Pvt. Ltd.", "Ltd."),
+        (("KA", "Bengaluru", "560###"), ("MH", "Mumbai", "400###")),
+        "en",
+    ),
+)
+COUNTRY_BY_CODE = {c.code: c for c in COUNTRIES}
+
+_STEMS = (
+    "Acme", "Apex", "Blue", "Bright", "Cedar", "Crest", "Delta", "Echo", "Evergreen", "Falcon",
+    "Fusion", "Granite", "Harbor", "Helios", "Horizon", "Iron", "Juniper", "Keystone", "Lumen",
+    "Maple", "Meridian", "Nimbus", "Nova", "Oak", "Orion", "Pacific", "Peak", "Pioneer", "Polar",
+    "Quantum", "Radiant", "Redwood", "Sierra", "Silver", "Summit", "Terra", "Titan", "Vertex",
+    "Vista", "Zenith", "Northwind", "Contoso", "Fabrikam", "Stratus", "Cobalt", "Aurora",
+    "Beacon", "Cascade", "Atlas", "Everest", "Alpine", "Coral", "Ember", "Lakeside",
+)
+_NOUNS = (
+    "Analytics", "Systems", "Logistics", "Health", "Foods", "Energy", "Robotics", "Capital",
+    "Media", "Labs", "Networks", "Software", "Manufacturing", "Retail", "Pharma", "Motors",
+    "Textiles", "Financial", "Telecom", "Airlines", "Hotels", "Construction", "Biotech",
+    "Insurance", "Consulting", "Semiconductors", "Solar", "Shipping", "Apparel", "Dynamics",
+)
+_QUALIFIERS = ("Group", "Holdings", "International", "Partners", "Worldwide", "Global")
+_STREETS = (
+    "Main", "Market", "Oak", "Pine", "Maple", "Cedar", "Elm", "Lake", "Hill", "Park", "River",
+    "Harbor", "Mission", "King", "Queen", "Station", "Mill", "Bridge", "Church", "High",
+)
+_STREET_KINDS = ("Street", "Avenue", "Road", "Boulevard", "Way", "Drive")
+_DE_STREETS = ("Haupt", "Bahnhof", "Schiller", "Goethe", "Linden", "Berg", "Garten", "Kirch")
+_FR_STREETS = ("la Paix", "Rivoli", "la République", "Victor Hugo", "la Gare", "l'Église")
+_JP_STREETS = ("Marunouchi", "Shibuya", "Umeda", "Roppongi", "Shinjuku", "Namba")
+
+FIRST_NAMES = (
+    "James", "Mary", "Robert", "Patricia", "Wei", "Priya", "Mohammed", "Sofia", "Lukas", "Emma",
+    "Hiroshi", "Yuki", "Olivia", "Liam", "Noah", "Ava", "Chen", "Fatima", "Carlos", "Ana",
+    "Jean", "Amélie", "Björn", "Søren", "Zoë", "José", "François", "Łukasz", "Chloé", "Matteo",
+    "Giulia", "Aarav", "Ananya", "Kenji", "Sakura", "Oliver", "Charlotte", "Jack", "Isla",
+    "Ethan", "Grace", "Daniel", "Sarah", "Michael", "Laura", "David", "Nina", "Tom", "Elena",
+)
+LAST_NAMES = (
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
+    "Martinez", "Müller", "Schmidt", "Schneider", "Fischer", "Dubois", "Lefèvre", "Martin",
+    "Bernard", "Rossi", "Russo", "Tanaka", "Suzuki", "Sato", "Watanabe", "Kumar", "Sharma",
+    "Patel", "Singh", "Wang", "Li", "Zhang", "O'Brien", "O'Neil", "D'Souza", "McDonald",
+    "MacLeod", "Nguyen", "Kowalski", "Nowak", "Andersson", "Johansson", "Núñez", "Silva",
+    "Santos", "Taylor", "Wilson", "Anderson", "Thomas", "Moore", "de la Cruz", "van der Berg",
+)
+_CONTACT_TITLES = (
+    "CEO", "CFO", "CTO", "CIO", "VP Sales", "VP Finance", "VP Engineering", "Director of IT",
+    "Head of Procurement", "Procurement Manager", "IT Manager", "Operations Manager",
+    "Data Analyst", "Controller", "Software Engineer", "Office Manager", "COO",
+)
+_AE_TITLES = (
+    "Account Executive", "Senior Account Executive", "Enterprise Account Executive",
+    "Sales Development Representative", "Account Manager",
+)
+
+# Hand-made customers that every scale includes: they carry the awkward values that
+# quoting, escaping, LIKE and collation tests need.
+# (name, legal name, domain, country code, segment)
+SPECIAL_CUSTOMERS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("O'Brien & Sons", "O'Brien & Sons Ltd", "obrienandsons.ie", "IE", "Mid-Market"),
+    ("L'Étoile Cosmétiques", "L'Étoile Cosmétiques S.A.", "letoile-cosmetiques.fr", "FR",
+     "Enterprise"),
+    ("Müller Maschinenbau", "Müller Maschinenbau GmbH", "mueller-maschinenbau.de", "DE",
+     "Enterprise"),
+    ("Société Lyonnaise de Logistique", "Société Lyonnaise de Logistique SAS", "sll-logistique.fr",
+     "FR", "Mid-Market"),
+    ("東京 Trading", "東京 Trading K.K.", "tokyo-trading.co.jp", "JP", "Enterprise"),
+    ("Back\\Slash Data", "Back\\Slash Data, Inc.", "backslashdata.com", "US", "SMB"),
+    ("iNNOVATE labs", "iNNOVATE Labs LLC", "innovatelabs.com", "US", "SMB"),
+    ("  Padded Name Corp ", "Padded Name Corporation", "paddedname.com", "US", "SMB"),
+    ("100% Natural_Foods", "100% Natural_Foods LLC", "natural-foods.com", "US", "Mid-Market"),
+    ('The "Quoted" Company', 'The "Quoted" Company Ltd', "quoted.co.uk", "GB", "SMB"),
+)
+# (first, last) contacts attached to the special customers, in order.
+SPECIAL_CONTACTS: tuple[tuple[str | None, str], ...] = (
+    ("Seán", "O'Brien"),
+    ("Zoë", "D'Angelo"),
+    ("Jürgen", "Müller"),
+    ("François", "Lefèvre"),
+    ("太郎", "田中"),
+    ("Back", "Slash\\Smith"),
+    ("mcKENZIE", "o'reilly"),
+    ("  Anna", "Lee  "),
+    (None, "Nofirstname"),
+    ("Mary-Kate", "O'Connor-Núñez"),
+)
+
+_FAMILIES: tuple[tuple[str, str, tuple[str, ...], float, float], ...] = (
+    ("Platform", "PLT", ("Helix Core", "Helix Cloud", "Helix Edge", "Data Hub"), 1000, 25000),
+    ("Analytics", "ANL", ("Insight", "Forecast AI", "Dashboards", "Data Studio"), 300, 9000),
+    ("Integration", "INT", ("Connect", "API Gateway", "Sync Engine"), 500, 8000),
+    ("Services", "SVC", ("Implementation", "Training", "Consulting Day", "Health Check"), 150,
+     2500),
+    ("Support", "SUP", ("Premier Support", "Standard Support", "24/7 Support"), 500, 12000),
+    ("Hardware", "HW", ("Edge Appliance", "Sensor Kit", "Gateway Box"), 200, 5000),
+)
+PRODUCT_FAMILIES = tuple(f[0] for f in _FAMILIES)
+_EDITIONS = ("Starter", "Professional", "Enterprise", "Unlimited")
+_TERMS = ("Annual", "Monthly", "3-Year")
+SPECIAL_PRODUCTS: tuple[tuple[str, str, float], ...] = (
+    ('Rack Mount 19" Kit', "Hardware", 349.5),
+    ("Support — 100% Uptime SLA", "Support", 12000.0),
+)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def ascii_fold(text: str) -> str:
+    """Lower-case ASCII letters and digits only; used for emails and domains."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return "".join(ch for ch in folded.lower() if ch.isalnum())
+
+
+_FOLDED: dict[str, str] = {}
+
+
+def _fold_name(text: str) -> str:
+    """``ascii_fold`` memoised: person names repeat, and contacts fold ~120k at scale 20."""
+    out = _FOLDED.get(text)
+    if out is None:
+        out = _FOLDED[text] = ascii_fold(text)
+    return out
+
+
+def _pattern(rng: random.Random, pattern: str) -> str:
+    out = []
+    for ch in pattern:
+        if ch == "#":
+            out.append(str(rng.randrange(10)))
+        elif ch == "?":
+            out.append(chr(65 + rng.randrange(26)))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _street(rng: random.Random, style: str) -> str:
+    if style == "de":
+        return f"{rng.choice(_DE_STREETS)}straße {rng.randint(1, 180)}"
+    if style == "fr":
+        return f"{rng.randint(1, 120)} rue de {rng.choice(_FR_STREETS)}"
+    if style == "jp":
+        block = f"{rng.randint(1, 9)}-{rng.randint(1, 20)}-{rng.randint(1, 30)}"
+        return f"{block} {rng.choice(_JP_STREETS)}"
+    street = f"{rng.randint(1, 9999)} {rng.choice(_STREETS)} {rng.choice(_STREET_KINDS)}"
+    if rng.random() < 0.05:
+        street += f"\nSuite {rng.randint(1, 40) * 100}"  # multi-line street, as Salesforce allows
+    return street
+
+
+def _phone(rng: random.Random, country: _Country) -> str:
+    rand = rng.random
+    if country.code in ("US", "CA"):
+        return f"+1 {201 + int(rand() * 789)} 555 {int(rand() * 10000):04d}"
+    a, b, c = 10 + int(rand() * 90), 1000 + int(rand() * 9000), 1000 + int(rand() * 9000)
+    return f"{country.phone_prefix} {a} {b} {c}"
+
+
+def _at(day: dt.date, ms_of_day: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=UTC) + dt.timedelta(milliseconds=ms_of_day)
+
+
+def _round(amount: float, currency: str) -> float:
+    return round(amount, DECIMALS[currency]) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+_DAY_MS = 86_400_000
+
+
+def _scaled(base: float, scale: float, minimum: int) -> int:
+    return max(minimum, round(base * scale))
+
+
+def _cum(weights: tuple[float, ...]) -> list[float]:
+    """Normalised cumulative weights: ``seq[bisect(cum, rng.random())]`` is a weighted pick.
+
+    Cheaper than ``rng.choices`` in hot loops (one ``random()`` call, no list building)."""
+    total = float(sum(weights))
+    cum = [w / total for w in accumulate(weights)]
+    cum[-1] = 1.0
+    return cum
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_ORD = dt.date(1970, 1, 1).toordinal()
+_HOUR_MS = 3_600_000
+_ONE_MS = dt.timedelta(milliseconds=1)
+
+
+def _ms(ms: int) -> dt.datetime:
+    """Epoch milliseconds to an aware UTC datetime (exact: float error is far below 1 µs)."""
+    return _fromtimestamp(ms / 1000, UTC)
+
+
+_fromtimestamp = dt.datetime.fromtimestamp
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def generate_company(seed: int = 42, scale: float = 1.0, today: dt.date | None = None) -> Company:
+    """Build the demo company's truth; same (seed, scale, today) gives the same company.
+
+    Sizes at scale 1: ~40 users (grows with sqrt(scale)), 1,000 customers, ~3,000 contacts,
+    60 products, 5,000 opportunities with ~2 line items each. Closed deals close within the
+    last two years; open deals mostly close within the next year, a few are overdue.
+    """
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    today = today or dt.date.today()
+    rng = random.Random(seed)
+    now = dt.datetime.combine(today, dt.time(), tzinfo=UTC)
+
+    # Millions of small acyclic objects: the cyclic GC would rescan them over and over
+    # (about a third of the run time at scale 20) and can find nothing to free.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        users = _gen_users(rng, scale, now)
+        customers = _gen_customers(rng, scale, now, users)
+        contacts = _gen_contacts(rng, customers, now)
+        products = _gen_products(rng, scale, now)
+        fx_rates = _gen_fx(rng, today)
+        opportunities = _gen_opportunities(rng, scale, today, customers, users, products)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return Company(
+        seed=seed,
+        scale=scale,
+        today=today,
+        users=users,
+        customers=customers,
+        contacts=contacts,
+        products=products,
+        currencies=list(CURRENCIES),
+        fx_rates=fx_rates,
+        opportunities=opportunities,
+    )
+
+
+_REGION_CYCLE = ("AMER", "EMEA", "AMER", "APAC", "AMER", "EMEA", "AMER", "EMEA", "AMER", "APAC")
+
+
+def _gen_users(rng: random.Random, scale: float, now: dt.datetime) -> list[User]:
+    n = max(6, round(40 * math.sqrt(scale)))
+    users: list[User] = []
+    managers: dict[str, str] = {}
+    emails: set[str] = set()
+    for i in range(n):
+        region = _REGION_CYCLE[i % len(_REGION_CYCLE)]
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        local = f"{ascii_fold(first)}.{ascii_fold(last)}"
+        email, k = f"{local}@{COMPANY_DOMAIN}", 1
+        while email in emails:
+            k += 1
+            email = f"{local}{k}@{COMPANY_DOMAIN}"
+        emails.add(email)
+        user_id = f"USR-{i + 1:04d}"
+        is_manager = region not in managers
+        if is_manager:
+            managers[region] = user_id
+            title = f"Regional Vice President, {region}"
+        else:
+            title = rng.choice(_AE_TITLES)
+        active = is_manager or rng.random() >= 0.12
+        created = now - dt.timedelta(
+            days=rng.randint(800, 1500), milliseconds=rng.randrange(_DAY_MS)
+        )
+        users.append(
+            User(
+                user_id=user_id,
+                first_name=first,
+                last_name=last,
+                email=email,
+                region=region,
+                title=title,
+                active=active,
+                created_at=created,
+                manager_id=None if is_manager else managers[region],
+            )
+        )
+    return users
+
+
+def _gen_customers(
+    rng: random.Random, scale: float, now: dt.datetime, users: list[User]
+) -> list[Customer]:
+    n = _scaled(1000, scale, len(SPECIAL_CUSTOMERS) + 10)
+    by_region: dict[str, list[User]] = {r: [u for u in users if u.region == r] for r in REGIONS}
+    country_cum = list(accumulate(c.weight for c in COUNTRIES))
+    names: set[str] = set()
+    domains: set[str] = set()
+    drafts: list[tuple] = []
+    for i in range(n):
+        if i < len(SPECIAL_CUSTOMERS):
+            name, legal, domain, code, segment = SPECIAL_CUSTOMERS[i]
+            country = COUNTRY_BY_CODE[code]
+        else:
+            country = rng.choices(COUNTRIES, cum_weights=country_cum)[0]
+            name = f"{rng.choice(_STEMS)} {rng.choice(_NOUNS)}"
+            while name in names:
+                extra = rng.choice(_STEMS + _QUALIFIERS)
+                name = (
+                    f"{name} {extra}" if extra in _QUALIFIERS else f"{extra} {name}"
+                )
+            suffix = rng.choice(country.suffixes)
+            legal = f"{name}{suffix}" if suffix.startswith(",") else f"{name} {suffix}"
+            base = ascii_fold(name)
+            domain, k = f"{base}.{country.tld}", 1
+            while domain in domains:
+                k += 1
+                domain = f"{base}{k}.{country.tld}"
+            r = rng.random()
+            segment = "SMB" if r < 0.5 else "Mid-Market" if r < 0.82 else "Enterprise"
+        names.add(name)
+        domains.add(domain)
+        state, city, postal = rng.choice(country.places)
+        lo, hi = {"SMB": (5, 199), "Mid-Market": (200, 1999), "Enterprise": (2000, 120000)}[
+            segment
+        ]
+        employees = round(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+        revenue = round(employees * rng.uniform(80_000, 400_000), -3)
+        industry = rng.choice(INDUSTRIES)
+        r = rng.random()
+        if i >= len(SPECIAL_CUSTOMERS):  # specials keep all fields, so tests see them whole
+            if r < 0.05:
+                industry = None
+            if 0.05 <= r < 0.09:
+                revenue = None
+            if 0.09 <= r < 0.12:
+                employees = None
+        phone = None if rng.random() < 0.08 else _phone(rng, country)
+        # Older customers are more common: sqrt pushes mass towards 3 years back.
+        days_back = 30 + int(1070 * math.sqrt(rng.random()))
+        created = now - dt.timedelta(days=days_back, milliseconds=rng.randrange(_DAY_MS))
+        owner = rng.choice(by_region[country.region])
+        drafts.append(
+            (
+                created,
+                name,
+                legal,
+                domain,
+                industry,
+                segment,
+                country,
+                state,
+                city,
+                _street(rng, country.street_style),
+                _pattern(rng, postal),
+                phone,
+                revenue,
+                employees,
+                owner.user_id,
+            )
+        )
+    drafts.sort(key=lambda d: d[0])  # ids follow creation order, as in real systems
+    out = []
+    for i, d in enumerate(drafts):
+        created, name, legal, domain, industry, segment, country = d[:7]
+        out.append(
+            Customer(
+                customer_id=f"CUST-{i + 1:06d}",
+                name=name,
+                legal_name=legal,
+                domain=domain,
+                industry=industry,
+                segment=segment,
+                region=country.region,
+                country=country.name,
+                country_code=country.code,
+                state=d[7],
+                city=d[8],
+                street=d[9],
+                postal_code=d[10],
+                phone=d[11],
+                annual_revenue=d[12],
+                employees=d[13],
+                currency=country.currency,
+                owner_id=d[14],
+                created_at=created,
+            )
+        )
+    return out
+
+
+def _special_customer_ids(customers: list[Customer]) -> list[str]:
+    by_name = {c.name: c.customer_id for c in customers}
+    return [by_name[s[0]] for s in SPECIAL_CUSTOMERS]
+
+
+def _gen_contacts(
+    rng: random.Random, customers: list[Customer], now: dt.datetime
+) -> list[Contact]:
+    counts_cum = _cum((15, 25, 25, 15, 12, 8))
+    special_ids = _special_customer_ids(customers)
+    special_for = {cid: SPECIAL_CONTACTS[i] for i, cid in enumerate(special_ids)}
+    drafts = []
+    rand = rng.random
+    n_first, n_last, n_title = len(FIRST_NAMES), len(LAST_NAMES), len(_CONTACT_TITLES)
+    now_ms = (now - _EPOCH) // _ONE_MS
+    for c in customers:
+        country = COUNTRY_BY_CODE[c.country_code]
+        k = 1 + bisect.bisect(counts_cum, rand())
+        start_ms = (c.created_at - _EPOCH) // _ONE_MS
+        for j in range(k):
+            if j == 0 and c.customer_id in special_for:
+                first, last = special_for[c.customer_id]
+            else:
+                first = FIRST_NAMES[int(rand() * n_first)]
+                last = LAST_NAMES[int(rand() * n_last)]
+            f, la = _fold_name(first or ""), _fold_name(last)
+            local = f"{f}.{la}" if f and la else f or la or "contact"
+            email = None if rand() < 0.04 else f"{local}@{c.domain}"
+            phone = None if rand() < 0.15 else _phone(rng, country)
+            title = None if rand() < 0.06 else _CONTACT_TITLES[int(rand() * n_title)]
+            created_ms = start_ms + int(rand() * max(1, now_ms - start_ms))
+            drafts.append((created_ms, c.customer_id, first, last, email, phone, title, c.country))
+    drafts.sort(key=lambda d: d[0])
+    return [
+        Contact(
+            contact_id=f"CON-{i + 1:07d}",
+            customer_id=d[1],
+            first_name=d[2],
+            last_name=d[3],
+            email=d[4],
+            phone=d[5],
+            title=d[6],
+            country=d[7],
+            created_at=_ms(d[0]),
+        )
+        for i, d in enumerate(drafts)
+    ]
+
+
+def _gen_products(rng: random.Random, scale: float, now: dt.datetime) -> list[Product]:
+    n = _scaled(60, scale, 12)
+    names: set[str] = set()
+    out = []
+    counters = dict.fromkeys(PRODUCT_FAMILIES, 0)
+    fam_by_name = {f[0]: f for f in _FAMILIES}
+    for i in range(n):
+        if i < len(SPECIAL_PRODUCTS):
+            name, family, price = SPECIAL_PRODUCTS[i]
+            active = True
+        else:
+            family, _, bases, lo, hi = _FAMILIES[i % len(_FAMILIES)]
+            base = f"{rng.choice(bases)} {rng.choice(_EDITIONS)}"
+            if family not in ("Services", "Hardware"):
+                base += f" ({rng.choice(_TERMS)})"
+            name, k = base, 1
+            while name in names:
+                k += 1
+                name = f"{base} v{k}"
+            price = rng.uniform(lo, hi)
+            r = rng.random()
+            # Price-book habits: x,999.99 endings, round hundreds, or odd cents.
+            price = (
+                round(price) - 0.01 if r < 0.4 else round(price, -2) if r < 0.7 else round(price, 2)
+            )
+            active = rng.random() >= 0.1
+        names.add(name)
+        code = fam_by_name[family][1]
+        counters[family] += 1
+        desc = None if rng.random() < 0.2 else f"{name}: {family.lower()} by {COMPANY_NAME}."
+        created = now - dt.timedelta(
+            days=rng.randint(1150, 1300), milliseconds=rng.randrange(_DAY_MS)
+        )
+        out.append(
+            Product(
+                product_id=f"PROD-{i + 1:05d}",
+                sku=f"{code}-{1000 + counters[family]}",
+                name=name,
+                family=family,
+                list_price=float(price),
+                active=active,
+                description=desc,
+                created_at=created,
+            )
+        )
+    return out
+
+
+def _gen_fx(rng: random.Random, today: dt.date) -> list[FxRate]:
+    start = today - dt.timedelta(days=1130)
+    months = []
+    y, m = start.year, start.month
+    while (y, m) <= (today.year, today.month):
+        months.append(dt.date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    out = []
+    for cur in CURRENCIES:
+        rate = BASE_RATES[cur.code]
+        for i, month in enumerate(months):
+            if cur.code != CORPORATE_CURRENCY and i:
+                rate *= math.exp(rng.gauss(0.0, 0.015))
+            end = months[i + 1] if i + 1 < len(months) else None
+            out.append(FxRate(cur.code, month, end, 1.0 if cur.code == "USD" else round(rate, 8)))
+    return out
+
+
+def _gen_opportunities(
+    rng: random.Random,
+    scale: float,
+    today: dt.date,
+    customers: list[Customer],
+    users: list[User],
+    products: list[Product],
+) -> list[Opportunity]:
+    # Hot loop (100k iterations at scale 20): integer days/milliseconds and rng.random()
+    # only; randrange/choice/datetime arithmetic are several times slower.
+    n = _scaled(5000, scale, 40)
+    rand = rng.random
+    bis = bisect.bisect
+    seg_weight = {"SMB": 0.7, "Mid-Market": 1.5, "Enterprise": 3.0}
+    cust_cum = _cum(tuple(seg_weight[c.segment] for c in customers))
+    picks = [customers[bis(cust_cum, rand())] for _ in range(n)]
+    # Every special customer gets at least one deal, so every scale shows its name.
+    cust_by_id = {c.customer_id: c for c in customers}
+    for i, cid in enumerate(_special_customer_ids(customers)):
+        picks[i] = cust_by_id[cid]
+
+    by_region = {r: [u for u in users if u.region == r] for r in REGIONS}
+    active_by_region = {r: [u for u in us if u.active] for r, us in by_region.items()}
+    user_by_id = {u.user_id: u for u in users}
+    family_by_id = {p.product_id: p.family for p in products}
+    active_products = [p for p in products if p.active]
+    # Price book: one price per product and currency at the base rate.
+    price_book = {
+        (p.product_id, cur): _round(p.list_price / BASE_RATES[cur], cur)
+        for p in products
+        for cur in BASE_RATES
+    }
+    type_cum = _cum((55, 25, 18, 2))
+    types = ("New", "Renewal", "Upsell", None)
+    lead_cum = _cum((25, 12, 15, 8, 10, 8, 7, 15))
+    leads = (*LEAD_SOURCES, None)
+    open_cum = _cum((25, 20, 18, 15, 12, 10))
+    nlines_cum = _cum((8, 28, 32, 18, 14))
+    discounts = (5.0, 10.0, 12.5, 15.0, 20.0, 25.0, 30.0)
+    quantities = (1, 1, 1, 1, 2, 2, 3, 5, 5, 10, 10, 20, 50)
+    svc_hours = (4.0, 7.5, 8.0, 16.0, 24.0, 40.0, 80.0)
+    qty_mult = {"SMB": 1, "Mid-Market": 2, "Enterprise": 4}
+    amount_factors = (0.5, 0.8, 1.0, 1.0, 1.2, 1.5)
+    close_shift = (-30, -14, 14, 30, 45, 60, 90)
+    cycle = {"SMB": (7, 120), "Mid-Market": (20, 200), "Enterprise": (30, 320)}
+    notes = (
+        "{c} offered a 20% discount.",
+        "Incumbent: {c}.\nRenewal due next quarter.",
+        "Price-driven; they're \"cheaper\" on paper.",
+        "Évaluation technique en cours.",
+    )
+    today_o = today.toordinal()
+    first_close_o = today_o - 730
+    last_past_o = today_o - 1
+    now_ms = (today_o - _EPOCH_ORD) * _DAY_MS
+    from_ord = dt.date.fromordinal
+    cust_day = {c.customer_id: c.created_at.date().toordinal() for c in customers}
+
+    drafts = []
+    for i, cust in enumerate(picks):
+        cust_o = cust_day[cust.customer_id]
+        segment = cust.segment
+        earliest_close = max(first_close_o, cust_o + 14)
+        closed = rand() < 0.66 and earliest_close <= last_past_o
+        if closed:
+            close_o = earliest_close + int(rand() * (last_past_o - earliest_close + 1))
+            lo, hi = cycle[segment]
+            created_o = max(close_o - lo - int(rand() * (hi - lo + 1)), cust_o + 1)
+            final = WON_STAGE if rand() < 0.42 else LOST_STAGE
+        else:
+            earliest = max(today_o - 365, cust_o + 1)
+            created_o = earliest + int(rand() * max(1, last_past_o - earliest + 1))
+            if rand() < 0.06:  # overdue: close date passed, deal still open
+                close_o = max(last_past_o - int(rand() * 45), created_o)
+            else:
+                close_o = today_o + 1 + int(364 * rand() ** 1.3)
+            final = OPEN_STAGES[bis(open_cum, rand())]
+        close = from_ord(close_o)
+        created_ms = (created_o - _EPOCH_ORD) * _DAY_MS + 7 * _HOUR_MS + int(rand() * 12 * _HOUR_MS)
+
+        # Document currency and amount.
+        currency = cust.currency if rand() < 0.88 else CORPORATE_CURRENCY
+        dec = DECIMALS[currency]
+        r = rand()
+        lines: list[tuple] = []
+        if i == 0 or r < 0.03:
+            amount = None
+        elif i == 1 or r < 0.04:
+            amount = 0.0
+        elif i == 2 or r < 0.041:  # a handful of very large deals (12M-60M)
+            amount = _round(1.2e7 + rand() * 4.8e7, currency)
+        else:
+            nl = bis(nlines_cum, rand())
+            pool = active_products if not final.is_closed or rand() < 0.8 else products
+            total = 0.0
+            for _ in range(nl):
+                p = pool[int(rand() * len(pool))]
+                list_price = price_book[(p.product_id, currency)]
+                unit = (
+                    list_price
+                    if rand() < 0.85
+                    else _round(list_price * (0.8 + 0.17 * rand()), currency)
+                )
+                if p.family == "Services":
+                    qty = svc_hours[int(rand() * 7)]
+                else:
+                    qty = float(quantities[int(rand() * 13)] * qty_mult[segment])
+                disc = 0.0 if rand() < 0.55 else discounts[int(rand() * 7)]
+                line_total = round(qty * unit * (1 - disc / 100), dec) + 0.0
+                total += line_total
+                svc = None if rand() < 0.4 else from_ord(close_o + int(rand() * 31))
+                lines.append((p.product_id, qty, list_price, unit, disc, line_total, svc))
+            if lines:
+                amount = round(total, dec) + 0.0
+            else:
+                usd = math.exp(7.6 + rand() * 5.3)  # ~2k .. ~400k USD, log-uniform
+                amount = _round(usd / BASE_RATES[currency], currency)
+
+        # Owner: usually the account owner; open deals move off people who left.
+        if rand() < 0.8:
+            owner = user_by_id[cust.owner_id]
+        else:
+            pool_u = by_region[cust.region]
+            owner = pool_u[int(rand() * len(pool_u))]
+        if not final.is_closed and not owner.active:
+            pool_u = active_by_region[cust.region]
+            owner = pool_u[int(rand() * len(pool_u))]
+
+        # Stage path: start at Prospecting (or Qualification), skip some steps.
+        if final.is_won:
+            top = 5
+        elif final.is_closed:
+            top = int(rand() * 6)
+        else:
+            top = final.sort_order - 1
+        start = 0 if rand() < 0.8 else min(1, top)
+        path = [OPEN_STAGES[start]]
+        for s in range(start + 1, top + 1):
+            if s == top or rand() >= 0.25:
+                path.append(OPEN_STAGES[s])
+        if final.is_closed:
+            path.append(final)
+        # Timestamps: first at creation, closing on the close date, the rest in between.
+        if not final.is_closed:
+            end_ms = now_ms
+        elif close_o == created_o:
+            day_end = (created_o - _EPOCH_ORD + 1) * _DAY_MS
+            end_ms = created_ms + 60_000 + int(rand() * max(1, day_end - created_ms - 60_001))
+        else:
+            end_ms = (close_o - _EPOCH_ORD) * _DAY_MS + 8 * _HOUR_MS + int(rand() * 15 * _HOUR_MS)
+        span = max(2, end_ms - created_ms)
+        k_mid = len(path) - (2 if final.is_closed else 1)
+        offs = sorted(1 + int(rand() * (span - 1)) for _ in range(k_mid))
+        for j in range(1, k_mid):
+            if offs[j] <= offs[j - 1]:
+                offs[j] = offs[j - 1] + 1
+        times = [created_ms] + [created_ms + o for o in offs]
+        if final.is_closed:
+            times.append(end_ms)
+        # Amount and close date as first entered, switched to the final values at some step.
+        npath = len(path)
+        if amount is None or npath == 1:
+            first_amount = amount
+        else:
+            first_amount = _round(amount * amount_factors[int(rand() * 6)], currency)
+        first_close_date = from_ord(close_o + close_shift[int(rand() * 7)])
+        # Index of the first entry with the final values (the last entry always has them).
+        switch_amount = 1 + int(rand() * (npath - 1)) if npath > 1 else 0
+        switch_close = 1 + int(rand() * (npath - 1)) if npath > 1 else 0
+        history = tuple(
+            StageChange(
+                st.name,
+                amount if j >= switch_amount else first_amount,
+                st.probability,
+                close if j >= switch_close else first_close_date,
+                _ms(times[j]),
+            )
+            for j, st in enumerate(path)
+        )
+        last_ms = times[-1]
+        if rand() < 0.5 and now_ms - last_ms > 1:
+            last_ms += 1 + int(rand() * min(now_ms - last_ms - 1, 10 * _DAY_MS))
+
+        typ = types[bis(type_cum, rand())]
+        lead = leads[bis(lead_cum, rand())]
+        if typ == "New":
+            label = "New Business"
+        elif typ == "Renewal":
+            label = f"Renewal FY{close.year}"
+        else:
+            label = typ or "Deal"
+        if lines:
+            label = f"{family_by_id[lines[0][0]]} {label}"
+        name = f"{cust.name.strip()} - {label}"
+
+        comps: tuple[CompetitorMention, ...] = ()
+        if rand() < 0.3:
+            chosen = rng.sample(COMPETITORS, 1 if rand() < 0.7 else 2)
+            comps = tuple(
+                CompetitorMention(
+                    c,
+                    THREAT_LEVELS[int(rand() * 3)],
+                    None if rand() < 0.5 else notes[int(rand() * 4)].format(c=c),
+                )
+                for c in chosen
+            )
+        drafts.append(
+            (created_ms, cust.customer_id, owner.user_id, name, typ, lead, final, amount,
+             currency, close, last_ms, lines, history, comps)
+        )
+
+    drafts.sort(key=lambda d: d[0])
+    out = []
+    for i, d in enumerate(drafts):
+        oid = f"OPP-{i + 1:07d}"
+        final = d[6]
+        out.append(
+            Opportunity(
+                opportunity_id=oid,
+                customer_id=d[1],
+                owner_id=d[2],
+                name=d[3],
+                type=d[4],
+                lead_source=d[5],
+                stage=final.name,
+                amount=d[7],
+                currency=d[8],
+                close_date=d[9],
+                created_at=d[12][0].changed_at,
+                last_modified_at=_ms(d[10]),
+                probability=final.probability,
+                forecast_category=final.forecast_category,
+                is_closed=final.is_closed,
+                is_won=final.is_won,
+                line_items=tuple(
+                    LineItem(f"{oid}-{j + 1}", *line) for j, line in enumerate(d[11])
+                ),
+                history=d[12],
+                competitors=d[13],
+            )
+        )
+    return out
