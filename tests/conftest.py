@@ -12,10 +12,10 @@ import duckdb
 import pyarrow as pa
 import pytest
 import yaml
-from sandbox.projections.salesforce import org_truth_tables
 
 from federation.catalog import parse_catalog
 from federation.engine import Federation
+from sandbox.projections.salesforce import org_truth_tables
 from sandbox.run import Sandbox, start_sandbox
 
 SEED = 7
