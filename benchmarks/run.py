@@ -154,7 +154,7 @@ def main() -> None:
         truth.register("t", table)
         truth.execute(f'CREATE TABLE salesforce."{name}" AS SELECT * FROM t')
         truth.unregister("t")
-    opportunities = truth.sql("SELECT count(*) FROM salesforce.Opportunity").fetchone()[0]
+    opportunities = truth.sql("SELECT count(*) FROM salesforce.Opportunity").fetchall()[0][0]
     try:
         results = {
             "machine": {"python": platform.python_version(), "platform": platform.platform(),

@@ -13,26 +13,22 @@ import duckdb
 import pyarrow as pa
 
 from federation.errors import QueryError
-
-DUCKDB_CONFIG = {"enable_external_access": False, "lock_configuration": True}
+from federation.local import LocalDuckDB
 
 _MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
 _CANDIDATES = re.compile(r"Candidate bindings: (.*)")
 _PROBE = re.compile(r'"?(__probe_\d+)"?')
 
 
-def bind_names(sql: str, relations: dict[str, pa.Schema], names: dict[str, str]) -> list[str]:
+def bind_names(local: LocalDuckDB, sql: str, relations: dict[str, pa.Schema],
+               names: dict[str, str]) -> list[str]:
     """Output column names of ``sql``; ``names`` maps each relation to ``source.object``."""
-    con = duckdb.connect(":memory:", config=DUCKDB_CONFIG)
-    try:
-        for relation, schema in relations.items():
-            con.register(relation, schema.empty_table())
+    empty = {relation: schema.empty_table() for relation, schema in relations.items()}
+    with local.session(empty) as con:
         try:
             return list(con.sql(sql).columns)
         except duckdb.Error as exc:
             raise explain_error(str(exc), names) from None
-    finally:
-        con.close()
 
 
 def explain_error(message: str, names: dict[str, str]) -> QueryError:

@@ -19,11 +19,11 @@ import pyarrow as pa
 from adapters.contract import Adapter, TableInfo
 from adapters.http import RetryPolicy, SourceHTTP
 from adapters.registry import ADAPTERS
-from federation.binder import DUCKDB_CONFIG
 from federation.cache import ScanCache
 from federation.catalog import Catalog, load_catalog
 from federation.errors import CatalogError, QueryError
 from federation.fetch import Progress, SourceRuntime, fetch_scans
+from federation.local import LocalDuckDB
 from federation.planner import Plan, plan_query
 from federation.stats import QueryStats
 
@@ -35,6 +35,7 @@ class Federation:
         self.catalog = catalog
         self.default_pushdown = pushdown
         self.cache = ScanCache(catalog.settings.cache_max_bytes)
+        self.local = LocalDuckDB()
         self._runtimes: dict[str, SourceRuntime] = {}
         self._schemas: dict[str, tuple[float, dict[str, TableInfo]]] = {}
         self._lock = threading.Lock()
@@ -90,13 +91,13 @@ class Federation:
 
     def explain(self, sql: str, *, pushdown: bool | None = None,
                 dialect: str = "duckdb") -> Plan:
-        return plan_query(sql, self, pushdown=self._pushdown(pushdown), dialect=dialect)
+        return plan_query(sql, self, self.local, pushdown=self._pushdown(pushdown), dialect=dialect)
 
     def sql(self, sql: str, *, pushdown: bool | None = None, dialect: str = "duckdb",
             progress: Progress | None = None) -> pa.Table:
         """Answer ``sql`` live; statistics land in ``last_stats``."""
         started = time.perf_counter()
-        plan = plan_query(sql, self, pushdown=self._pushdown(pushdown), dialect=dialect)
+        plan = plan_query(sql, self, self.local, pushdown=self._pushdown(pushdown), dialect=dialect)
         planned = time.perf_counter()
         stats = QueryStats(sql=sql, pushdown=plan.pushdown,
                            planning_ms=round((planned - started) * 1000, 2))
@@ -129,21 +130,17 @@ class Federation:
         return self.default_pushdown if override is None else override
 
     def _run_local(self, local_sql: str, tables: dict[str, pa.Table]) -> pa.Table:
-        con = duckdb.connect(":memory:", config=DUCKDB_CONFIG)
-        try:
-            for name, table in tables.items():
-                con.register(name, table)
+        with self.local.session(tables) as con:
             try:
                 return con.sql(local_sql).to_arrow_table()
             except duckdb.Error as exc:
                 raise QueryError(_clean(str(exc)), hint="DuckDB could not run the query") from None
-        finally:
-            con.close()
 
     def close(self) -> None:
         for runtime in self._runtimes.values():
             runtime.adapter.close()
         self._runtimes.clear()
+        self.local.close()
 
     def __enter__(self) -> Federation:
         return self

@@ -34,6 +34,7 @@ from sqlglot.schema import MappingSchema
 from adapters.contract import Adapter, Pushdown, ScanRequest, SortKey, TableInfo
 from federation.binder import bind_names
 from federation.errors import QueryError
+from federation.local import LocalDuckDB
 from federation.sqlparse import parse_query, refuse_non_queries
 
 DIALECT = "duckdb"
@@ -74,12 +75,12 @@ class Plan:
     output_names: list[str] = field(default_factory=list)  # as DuckDB names the query as written
 
 
-def plan_query(sql: str, sources: Sources, *, pushdown: bool = True,
+def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool = True,
                dialect: str = DIALECT) -> Plan:
     tree = parse_query(sql, dialect)
     refuse_non_queries(tree)
     bound = bind_tables(tree, sources)
-    output_names = bind_names(*probe_query(tree.copy(), bound))
+    output_names = bind_names(local, *probe_query(tree.copy(), bound))
     schema = mapping_schema(bound)
     try:
         tree = qualify(tree, schema=schema, dialect=DIALECT, expand_stars=True,
