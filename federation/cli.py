@@ -174,15 +174,16 @@ DEMO_QUERIES = [
      "SELECT StageName, count(*) AS deals, round(sum(Amount)) AS amount\n"
      "FROM salesforce.Opportunity\nWHERE IsClosed = false AND Amount > 0\n"
      "GROUP BY StageName ORDER BY amount DESC"),
-    ("Top accounts by won revenue (a join across objects)",
-     "SELECT a.Name AS account, a.Industry, round(sum(o.Amount)) AS won\n"
+    ("Top accounts by won USD deals in the last year (a join across objects)",
+     "SELECT a.Name AS account, a.Industry, round(sum(o.Amount)) AS won_usd\n"
      "FROM salesforce.Opportunity o JOIN salesforce.Account a ON o.AccountId = a.Id\n"
-     "WHERE o.IsWon AND o.CloseDate >= current_date - INTERVAL 365 DAY\n"
-     "GROUP BY ALL ORDER BY won DESC LIMIT 5"),
+     "WHERE o.IsWon AND o.CurrencyIsoCode = 'USD'\n"
+     "  AND o.CloseDate >= current_date - INTERVAL 365 DAY\n"
+     "GROUP BY ALL ORDER BY won_usd DESC LIMIT 5"),
     ("Five largest deals (top-N pushed: ORDER BY + LIMIT in SOQL)",
      "SELECT Name, Amount, CloseDate FROM salesforce.Opportunity\n"
      "ORDER BY Amount DESC NULLS LAST LIMIT 5"),
-    ("Case-insensitive source, exact answer (inexact pushdown re-applied locally)",
+    ("SOQL ignores case, DuckDB does not: the superset SOQL returns is filtered locally",
      "SELECT count(*) AS deals FROM salesforce.Opportunity WHERE StageName = 'closed won'"),
 ]
 

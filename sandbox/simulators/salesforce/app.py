@@ -34,7 +34,7 @@ from starlette.routing import Route
 from sandbox.projections.salesforce_model import SalesforceOrg, SObject, SObjectField
 
 from .errors import SalesforceApiError, invalid_session, not_found
-from .soql import QueryResult, SoqlEngine
+from .soql import STRING_TYPES, QueryResult, SoqlEngine
 
 __all__ = ["Fault", "SalesforceSimConfig", "SalesforceSimulator", "SimStats", "create_app"]
 
@@ -644,17 +644,7 @@ def _fmt_seconds(value: float) -> str:
 
 def _describe_field(obj: SObject, f: SObjectField) -> dict[str, Any]:
     t = f.type
-    is_text = t in (
-        "string",
-        "picklist",
-        "multipicklist",
-        "combobox",
-        "email",
-        "phone",
-        "url",
-        "textarea",
-        "encryptedstring",
-    )
+    is_text = t in STRING_TYPES
     length = f.length or (
         18 if t in ("id", "reference") else 255 if is_text and t != "textarea" else 0
     )

@@ -543,7 +543,7 @@ def relative_date_range(name: str, n: int | None, today: dt.date) -> tuple[dt.da
 
 # ------------------------------------------------------------------------ resolution
 
-_STRING_TYPES = {
+STRING_TYPES = {
     "string",
     "picklist",
     "multipicklist",
@@ -840,7 +840,7 @@ def _coerce(q: Query, rf: ResolvedField, lit: Literal, today: dt.date) -> Any:
     word = _type_word(ft)
     if lit.kind == "null":
         return None
-    if ft in _STRING_TYPES or ft in _ID_TYPES:
+    if ft in STRING_TYPES or ft in _ID_TYPES:
         if lit.kind != "string":
             raise _type_error(q, rf, word)
         return lit.value
@@ -901,7 +901,7 @@ def _compile_condition(
     if op == "LIKE":
         lit = cond.value
         assert isinstance(lit, Literal)
-        if ft not in _STRING_TYPES and ft not in _ID_TYPES:
+        if ft not in STRING_TYPES and ft not in _ID_TYPES:
             raise SoqlError(
                 "INVALID_FIELD",
                 f"invalid operator on field '{rf.field.name}': LIKE is only valid on string fields",
@@ -983,7 +983,7 @@ def _compile_condition(
         t = tests[op]
         return lambda r: (v := get(r)) is not None and t(v)
 
-    if ft in _STRING_TYPES:
+    if ft in STRING_TYPES:
         lv = value.lower()
         cmp = _CMP[op]
         if op == "!=":
@@ -1034,7 +1034,7 @@ def _membership(get: Getter, ft: str, values: list[Any]) -> Callable[[dict], boo
     plain = [v for v in values if v is not None and not isinstance(v, tuple)]
     exclusive = ft == "datetime"
     test: Callable[[Any], bool]
-    if ft in _STRING_TYPES:
+    if ft in STRING_TYPES:
         lowered = {v.lower() for v in plain}
 
         def test(v: Any) -> bool:
@@ -1105,7 +1105,7 @@ class CompiledQuery:
 
 def _sort_key(rf: ResolvedField, item: OrderItem) -> Callable[[dict], Any]:
     get = rf.getter
-    lower = rf.field.type in _STRING_TYPES
+    lower = rf.field.type in STRING_TYPES
     # Sorting descending reverses the whole key, so flip the null flag to keep the
     # requested NULLS FIRST/LAST placement.
     null_flag = 0 if (item.nulls_last == item.descending) else 1
