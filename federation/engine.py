@@ -21,7 +21,7 @@ from adapters.http import RetryPolicy, SourceHTTP
 from adapters.registry import ADAPTERS
 from federation.cache import ScanCache
 from federation.catalog import Catalog, load_catalog
-from federation.errors import CatalogError, QueryError
+from federation.errors import CatalogError, QueryError, SchemaMismatchError
 from federation.fetch import Progress, SourceRuntime, fetch_scans
 from federation.local import LocalDuckDB
 from federation.planner import Plan, plan_query
@@ -103,10 +103,14 @@ class Federation:
                            planning_ms=round((planned - started) * 1000, 2))
         self._local.stats = stats
         runtimes = {scan.source: self.runtime(scan.source) for scan in plan.scans}
-        tables, stats.scans = fetch_scans(
-            plan.scans, runtimes, self.cache,
-            max_workers=self.catalog.settings.max_parallel_scans, progress=progress,
-        )
+        try:
+            tables, stats.scans = fetch_scans(
+                plan.scans, runtimes, self.cache,
+                max_workers=self.catalog.settings.max_parallel_scans, progress=progress,
+            )
+        except SchemaMismatchError as exc:
+            self._schemas.pop(exc.source or "", None)  # rediscover on the next query
+            raise
         fetched = time.perf_counter()
         result = self._run_local(plan.local_sql, tables)
         if len(plan.output_names) == result.num_columns:

@@ -14,6 +14,7 @@ from federation.errors import (
     NotAllowedError,
     QueryError,
     RateLimitedError,
+    SchemaMismatchError,
     SourceUnavailableError,
 )
 
@@ -135,3 +136,18 @@ def test_daily_limit_is_a_rate_limit_error(fresh_fed, salesforce_sim):
     salesforce_sim.inject(status=403, count=1, kinds=["query"])
     with pytest.raises(RateLimitedError, match="API request limit exceeded"):
         fresh_fed.sql("SELECT Id FROM salesforce.Account")
+
+
+def test_field_removed_after_discovery_is_a_schema_error(sandbox, salesforce_sim):
+    with federation_with_retry(sandbox) as federation:
+        federation.tables("salesforce")
+        account = salesforce_sim.org.objects["Account"]
+        original = list(account.fields)
+        account.fields = [f for f in original if f.name != "Website"]
+        try:
+            with pytest.raises(SchemaMismatchError, match="salesforce.Account: INVALID_FIELD"):
+                federation.sql("SELECT Id, Website FROM salesforce.Account")
+            with pytest.raises(QueryError, match="unknown column salesforce.Account.Website"):
+                federation.sql("SELECT Id, Website FROM salesforce.Account")  # rediscovered
+        finally:
+            account.fields = original
