@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from cachetools import LRUCache
 
 from adapters.contract import Adapter, TableInfo
 from adapters.http import RetryPolicy, SourceHTTP
@@ -38,6 +39,9 @@ class Federation:
         self.local = LocalDuckDB()
         self._runtimes: dict[str, SourceRuntime] = {}
         self._schemas: dict[str, tuple[float, dict[str, TableInfo]]] = {}
+        # Plans depend only on the SQL and the discovered schemas, so repeated queries
+        # (dashboards, BI tools) skip planning; any rediscovery empties this.
+        self._plans: LRUCache = LRUCache(maxsize=512)
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -64,6 +68,7 @@ class Federation:
             return cached[1]
         tables = self.adapter(source).discover()
         self._schemas[source] = (time.monotonic(), tables)
+        self._plans.clear()
         return tables
 
     def _build_runtime(self, source: str) -> SourceRuntime:
@@ -91,13 +96,13 @@ class Federation:
 
     def explain(self, sql: str, *, pushdown: bool | None = None,
                 dialect: str = "duckdb") -> Plan:
-        return plan_query(sql, self, self.local, pushdown=self._pushdown(pushdown), dialect=dialect)
+        return self._plan(sql, self._pushdown(pushdown), dialect)
 
     def sql(self, sql: str, *, pushdown: bool | None = None, dialect: str = "duckdb",
             progress: Progress | None = None) -> pa.Table:
         """Answer ``sql`` live; statistics land in ``last_stats``."""
         started = time.perf_counter()
-        plan = plan_query(sql, self, self.local, pushdown=self._pushdown(pushdown), dialect=dialect)
+        plan = self._plan(sql, self._pushdown(pushdown), dialect)
         planned = time.perf_counter()
         stats = QueryStats(sql=sql, pushdown=plan.pushdown,
                            planning_ms=round((planned - started) * 1000, 2))
@@ -110,6 +115,7 @@ class Federation:
             )
         except SchemaMismatchError as exc:
             self._schemas.pop(exc.source or "", None)  # rediscover on the next query
+            self._plans.clear()
             raise
         fetched = time.perf_counter()
         result = self._run_local(plan.local_sql, tables)
@@ -129,6 +135,20 @@ class Federation:
     def last_stats(self) -> QueryStats | None:
         """Statistics of the last query this thread ran."""
         return getattr(self._local, "stats", None)
+
+    def _plan(self, sql: str, pushdown: bool, dialect: str) -> Plan:
+        key = (sql, pushdown, dialect)
+        plan = self._plans.get(key)
+        if plan is None or self._schemas_expired(plan):
+            plan = plan_query(sql, self, self.local, pushdown=pushdown, dialect=dialect)
+            self._plans[key] = plan
+        return plan
+
+    def _schemas_expired(self, plan: Plan) -> bool:
+        ttl = self.catalog.settings.schema_ttl_seconds
+        now = time.monotonic()
+        return any(now - self._schemas.get(s.source, (-ttl - 1.0, {}))[0] >= ttl
+                   for s in plan.scans)
 
     def _pushdown(self, override: bool | None) -> bool:
         return self.default_pushdown if override is None else override
