@@ -146,7 +146,7 @@ predicates = st.recursive(
 )
 
 
-@settings(max_examples=80, deadline=None, derandomize=True,
+@settings(max_examples=150, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(predicate=predicates)
 def test_generated_predicates_match_truth(fed, truth, predicate):
