@@ -49,7 +49,7 @@ def compiled(sql: str):
 def test_pushable_predicates(sql, soql, fidelity):
     result = compiled(sql)
     assert result is not None, sql
-    assert (result.soql, result.pushdown) == (soql, fidelity)
+    assert (result.text, result.pushdown) == (soql, fidelity)
 
 
 @pytest.mark.parametrize("sql", [
@@ -76,7 +76,7 @@ def test_string_literals_are_escaped():
     assert quote_string("O'Brien \\ \"q\"\n") == "'O\\'Brien \\\\ \\\"q\\\"\\n'"
     result = compiled("Name = 'O''Brien\\'")
     assert result is not None
-    assert result.soql == "Name = 'O\\'Brien\\\\'"
+    assert result.text == "Name = 'O\\'Brien\\\\'"
 
 
 def test_build_soql_with_top_n():
