@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import httpx
 import tenacity
+from pyrate_limiter import Duration, Limiter, Rate
 
 from adapters.contract import ScanContext
 from federation.errors import (
@@ -64,9 +65,15 @@ class SourceHTTP:
         timeout: float = 30.0,
         max_connections: int = 8,
         transport: httpx.BaseTransport | None = None,
+        requests_per_second: int | None = None,
     ) -> None:
         self.source = source
         self.policy = policy
+        # client-side throttles, so we stay under the source's limits instead of
+        # spending the retry budget on 429s; "all" applies to every request
+        self._limiters: dict[str, Limiter] = {}
+        if requests_per_second:
+            self.limit("all", requests_per_second)
         self.client = httpx.Client(
             base_url=base_url,
             timeout=timeout,
@@ -75,6 +82,16 @@ class SourceHTTP:
             transport=transport,
             headers={"User-Agent": "concord/0.1", "Accept": "application/json"},
         )
+
+    def limit(self, bucket: str, per_second: int) -> None:
+        """Allow at most ``per_second`` requests a second in ``bucket``."""
+        self._limiters[bucket] = Limiter(Rate(per_second, Duration.SECOND))
+
+    def _throttle(self, bucket: str | None) -> None:
+        for name in ("all", bucket):
+            limiter = self._limiters.get(name) if name else None
+            if limiter is not None:
+                limiter.try_acquire(self.source)
 
     def close(self) -> None:
         self.client.close()
@@ -86,6 +103,7 @@ class SourceHTTP:
         ctx: ScanContext | None,
         *,
         classify: Callable[[httpx.Response], SourceError | None],
+        bucket: str | None = None,
         **kwargs: object,
     ) -> httpx.Response:
         """Send with retries. ``classify`` turns a non-2xx response into a typed error."""
@@ -95,6 +113,7 @@ class SourceHTTP:
                 if ctx.cancelled.is_set():
                     raise SourceUnavailableError("query cancelled", source=self.source)
                 ctx.metrics.http_requests += 1
+            self._throttle(bucket)
             try:
                 response = self.client.request(method, url, **kwargs)  # type: ignore[arg-type]
             except httpx.TimeoutException as exc:

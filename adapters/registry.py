@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from adapters.contract import Adapter
+from adapters.dynamics import DynamicsAdapter
+from adapters.hubspot import HubSpotAdapter
 from adapters.salesforce import SalesforceAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
-    SalesforceAdapter.type_name: SalesforceAdapter,
+    adapter.type_name: adapter for adapter in (SalesforceAdapter, HubSpotAdapter, DynamicsAdapter)
 }
