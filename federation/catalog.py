@@ -48,6 +48,7 @@ class SourceConfig(_Strict):
     description: str = ""
     cache_ttl_seconds: float = Field(300.0, ge=0)
     max_concurrency: int = Field(4, ge=1, le=64)
+    requests_per_second: int | None = Field(None, ge=1, le=10000)  # client-side throttle
     timeout_seconds: float = Field(30.0, gt=0)
     retry: RetrySettings = RetrySettings()
     # Plain values are fine for non-secrets such as a client id; secrets use env:/file:.

@@ -85,6 +85,7 @@ class Federation:
             ),
             timeout=config.timeout_seconds,
             max_connections=config.max_concurrency,
+            requests_per_second=config.requests_per_second,
         )
         options = adapter_cls.Options.model_validate(config.options)  # type: ignore[attr-defined]
         adapter = adapter_cls(source, http, options, self.catalog.credentials(source))
