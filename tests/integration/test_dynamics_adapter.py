@@ -1,0 +1,116 @@
+"""Dataverse specifics: paging, service-protection 429s, auth, drift, labels."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from federation.catalog import parse_catalog
+from federation.engine import Federation
+from federation.errors import AuthenticationError, SchemaMismatchError
+from sandbox.projections.dataverse_model import DataverseOrg
+from sandbox.simulators.dynamics import DataverseSimConfig, DataverseSimulator
+from tests.sandbox.test_dynamics_simulator import make_org
+
+SECRET = "dv-secret"
+
+
+def federation(url: str, org: DataverseOrg, monkeypatch, secret: str = SECRET,
+               **retry: Any) -> Federation:
+    monkeypatch.setenv("CONCORD_TEST_DV_SECRET", secret)
+    raw = {
+        "settings": {"cache_max_bytes": 0},
+        "sources": {"dynamics": {
+            "type": "dynamics", "url": url,
+            "auth": {"client_id": "concord", "client_secret": {"env": "CONCORD_TEST_DV_SECRET"}},
+            "retry": {"backoff_initial_seconds": 0.05, **retry},
+            "options": {"tenant_id": org.tenant_id, "authority": url},
+        }},
+    }
+    return Federation(parse_catalog(raw, base_dir=Path(".")))
+
+
+@pytest.fixture()
+def env() -> Iterator[tuple[DataverseSimulator, str]]:
+    sim = DataverseSimulator(make_org(6000), DataverseSimConfig(clients={"concord": SECRET}))
+    with sim.serve() as server:
+        yield sim, server.url
+
+
+def test_paging_follows_next_links(env, monkeypatch):
+    sim, url = env
+    with federation(url, sim.org, monkeypatch) as fed:
+        fed.tables("dynamics")
+        sim.reset_stats()
+        result = fed.sql("SELECT contactid FROM dynamics.contacts")
+    assert result.num_rows == 6000 == len(set(result.column("contactid").to_pylist()))
+    assert sim.stats.requests_by_kind["data_next"] == 1  # 5000 + 1000
+
+
+def test_service_protection_429_honours_retry_after(monkeypatch):
+    config = DataverseSimConfig(clients={"concord": SECRET}, requests_per_window=8,
+                                window_seconds=1)
+    sim = DataverseSimulator(make_org(50), config)
+    with sim.serve() as server, federation(server.url, sim.org, monkeypatch,
+                                           budget=20) as fed:
+        fed.tables("dynamics")
+        sim.reset_limits()
+        sim.reset_stats()
+        retries = 0
+        for _ in range(20):
+            assert fed.sql("SELECT name FROM dynamics.accounts").num_rows == len(
+                sim.org.entities["account"].records)
+            retries += sum(s.retries for s in fed.last_stats.scans)
+    assert sim.stats.responses_by_status[429] > 0
+    assert retries == sim.stats.responses_by_status[429]  # each 429 retried, none lost
+
+
+def test_wrong_secret(env, monkeypatch):
+    sim, url = env
+    with federation(url, sim.org, monkeypatch, secret="nope") as fed, \
+            pytest.raises(AuthenticationError, match="dynamics: token request refused") as info:
+        fed.sql("SELECT name FROM dynamics.accounts")
+    assert "nope" not in str(info.value)
+
+
+def test_column_that_changed_type_names_both_types(env, monkeypatch):
+    sim, url = env
+    with federation(url, sim.org, monkeypatch) as fed:
+        fed.tables("dynamics")
+        account = sim.org.entities["account"]
+        attributes = [dataclasses.replace(a, attribute_type="String")
+                      if a.logical_name == "revenue" else a for a in account.attributes]
+        records = [{**r, "revenue": "lots"} for r in account.records]
+        sim.org.entities["account"] = dataclasses.replace(account, attributes=attributes,
+                                                          records=records)
+        with pytest.raises(SchemaMismatchError) as info:
+            fed.sql("SELECT name, revenue FROM dynamics.accounts")
+    message = str(info.value)
+    assert message.startswith("dynamics.accounts.revenue:")
+    assert "'lots'" in message and "discovered as Money, now String" in message
+
+
+def test_removed_column_is_named(env, monkeypatch):
+    sim, url = env
+    with federation(url, sim.org, monkeypatch) as fed:
+        fed.tables("dynamics")
+        account = sim.org.entities["account"]
+        attributes = [a for a in account.attributes if a.logical_name != "accountnumber"]
+        sim.org.entities["account"] = dataclasses.replace(account, attributes=attributes)
+        with pytest.raises(SchemaMismatchError, match="dynamics.accounts: 0x80060888: Could not "
+                                                      "find a property named 'accountnumber'"):
+            fed.sql("SELECT accountnumber FROM dynamics.accounts")
+
+
+def test_choice_labels_and_label_pushdown(env, monkeypatch):
+    sim, url = env
+    with federation(url, sim.org, monkeypatch) as fed:
+        sim.reset_stats()
+        labels = fed.sql("SELECT industrycode, industrycode_label FROM dynamics.accounts "
+                         "WHERE industrycode_label = 'Accounting'")
+    assert set(labels.column("industrycode_label").to_pylist()) == {"Accounting"}
+    assert "$filter=(industrycode eq 1)" in sim.stats.data_requests[-1].replace("+", " ")
