@@ -129,9 +129,12 @@ def sources(
             tables = fed.tables(name)
             if table is not None:
                 tables = {k: v for k, v in tables.items() if k.lower() == table.lower()}
-                if not tables:
-                    raise ConcordError(f"unknown table {name}.{table}")
-            listing[name] = tables
+            if tables:
+                listing[name] = tables
+        if table is not None and not listing:
+            where = source or "any source"
+            raise ConcordError(f"no table {table!r} in {where}",
+                               hint="run `concord sources` to list the tables")
     out.print(render.sources_table(listing, columns=columns or table is not None))
 
 

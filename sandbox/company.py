@@ -24,6 +24,22 @@ UTC = dt.UTC
 CORPORATE_CURRENCY = "USD"
 COMPANY_NAME = "Helix Dynamics"
 COMPANY_DOMAIN = "helixdynamics.example"
+# The acquired subsidiary: a UK software house that still sells through its own HubSpot.
+SUBSIDIARY_NAME = "Brightwave Software"
+SUBSIDIARY_DOMAIN = "brightwave.example"
+SUBSIDIARY_CURRENCIES = ("GBP", "EUR", "USD")
+
+# Which sales organisation knows a customer: "main" (Salesforce), "acquired" (the
+# subsidiary's HubSpot), "both", or "service" (a service contract bought through a
+# channel partner: only customer service's Dynamics 365 knows the customer).
+BUSINESS_UNITS = ("main", "acquired", "both", "service")
+_UNIT_CUM = (0.74, 0.89, 0.99, 1.0)  # main 74%, acquired 15%, both 10%, service 1%
+# Opportunity business units: which CRM sold the deal.
+DEAL_UNITS = ("main", "acquired")
+CASE_PRIORITIES = ("Low", "Normal", "High")
+CASE_STATUSES = ("active", "resolved", "cancelled")
+CASE_ORIGINS = ("Phone", "Email", "Web")
+CASE_TYPES = ("Question", "Problem", "Request")
 
 REGIONS = ("AMER", "EMEA", "APAC")
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
@@ -126,6 +142,11 @@ class User:
     active: bool
     created_at: dt.datetime
     manager_id: str | None
+    # "main" sales org, "acquired" subsidiary sales, or "service" (customer service agents)
+    business_unit: str = "main"
+    # The same person's address in the other unit: a main-org rep who kept a seat (and the
+    # old e-mail address) in the subsidiary's HubSpot.
+    alt_email: str | None = None
 
 
 @dataclass(slots=True)
@@ -147,8 +168,12 @@ class Customer:
     annual_revenue: float | None  # USD
     employees: int | None
     currency: str  # the customer's usual document currency
-    owner_id: str
+    owner_id: str  # the main sales org's territory owner (a user in Company.users)
     created_at: dt.datetime
+    business_unit: str = "main"  # one of BUSINESS_UNITS
+    acquired_owner_id: str | None = None  # the subsidiary's owner: acquired/both customers
+    # Bought support (a won deal with a Support product) or a service-only customer.
+    service_contract: bool = False
 
 
 @dataclass(slots=True)
@@ -162,6 +187,9 @@ class Contact:
     title: str | None
     country: str
     created_at: dt.datetime
+    # Which sales CRM knows the person: "main", "acquired", "both" (only for customers of
+    # both units) or "service" (contacts of service-only customers).
+    business_unit: str = "main"
 
 
 @dataclass(slots=True)
@@ -245,6 +273,26 @@ class Opportunity:
     line_items: tuple[LineItem, ...]
     history: tuple[StageChange, ...]  # ordered by changed_at; the last equals the current state
     competitors: tuple[CompetitorMention, ...]
+    business_unit: str = "main"  # which CRM sold it: "main" (Salesforce), "acquired" (HubSpot)
+
+
+@dataclass(slots=True)
+class SupportCase:
+    """One customer-service case (Dynamics 365 holds them all)."""
+
+    case_id: str
+    customer_id: str
+    contact_id: str | None
+    owner_id: str  # a service agent (Company.agents)
+    subject: str
+    description: str | None
+    priority: str  # CASE_PRIORITIES
+    status: str  # CASE_STATUSES
+    origin: str  # CASE_ORIGINS
+    case_type: str  # CASE_TYPES
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None  # resolved or cancelled cases only
+    last_modified_at: dt.datetime
 
 
 @dataclass
@@ -261,11 +309,22 @@ class Company:
     currencies: list[Currency]
     fx_rates: list[FxRate]
     opportunities: list[Opportunity]
+    # The acquired subsidiary's own sales people (main users with ``alt_email`` also sell
+    # there), customer-service agents, and support cases.
+    subsidiary_users: list[User] = field(default_factory=list)
+    agents: list[User] = field(default_factory=list)
+    cases: list[SupportCase] = field(default_factory=list)
     corporate_currency: str = CORPORATE_CURRENCY
     name: str = COMPANY_NAME
     _fx_index: dict[str, tuple[list[dt.date], list[float]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+
+    @property
+    def subsidiary_owners(self) -> list[User]:
+        """Everyone who owns records in the subsidiary's CRM: its own people, then the
+        main-org reps who kept a seat there (``alt_email``)."""
+        return self.subsidiary_users + [u for u in self.users if u.alt_email]
 
     @property
     def now(self) -> dt.datetime:
@@ -615,6 +674,10 @@ def generate_company(seed: int = 42, scale: float = 1.0, today: dt.date | None =
     Sizes at scale 1: ~40 users (grows with sqrt(scale)), 1,000 customers, ~3,000 contacts,
     60 products, 5,000 opportunities with ~2 line items each. Closed deals close within the
     last two years; open deals mostly close within the next year, a few are overdue.
+    Business units: ~74% of customers buy from the main org only, ~15% from the acquired
+    subsidiary only, ~10% from both, ~1% only hold a service contract; ~18% of deals are
+    sold by the subsidiary. Plus ~8 subsidiary sales people, ~15 service agents (both grow
+    with sqrt(scale)) and 2,500 support cases.
     """
     if scale <= 0:
         raise ValueError("scale must be positive")
@@ -629,10 +692,21 @@ def generate_company(seed: int = 42, scale: float = 1.0, today: dt.date | None =
     try:
         users = _gen_users(rng, scale, now)
         customers = _gen_customers(rng, scale, now, users)
+        # Business units draw from their own stream, so the older facts above keep their
+        # values whatever the unit rules become.
+        unit_rng = random.Random(f"units:{seed}")
+        subsidiary_users = _gen_subsidiary_users(unit_rng, scale, now, users)
+        agents = _gen_agents(unit_rng, scale, now, users)
+        _assign_business_units(unit_rng, customers, subsidiary_users + users)
         contacts = _gen_contacts(rng, customers, now)
+        _assign_contact_units(unit_rng, customers, contacts)
         products = _gen_products(rng, scale, now)
         fx_rates = _gen_fx(rng, today)
-        opportunities = _gen_opportunities(rng, scale, today, customers, users, products)
+        opportunities = _gen_opportunities(
+            rng, scale, today, customers, users, products, subsidiary_users
+        )
+        _mark_service_contracts(customers, opportunities, products)
+        cases = _gen_cases(unit_rng, scale, now, customers, contacts, agents, products)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -647,6 +721,9 @@ def generate_company(seed: int = 42, scale: float = 1.0, today: dt.date | None =
         currencies=list(CURRENCIES),
         fx_rates=fx_rates,
         opportunities=opportunities,
+        subsidiary_users=subsidiary_users,
+        agents=agents,
+        cases=cases,
     )
 
 
@@ -692,6 +769,255 @@ def _gen_users(rng: random.Random, scale: float, now: dt.datetime) -> list[User]
             )
         )
     return users
+
+
+_SUB_REGIONS = ("EMEA", "EMEA", "AMER", "EMEA", "APAC", "EMEA", "AMER", "EMEA")
+_SUB_TITLES = ("Account Executive", "Senior Account Executive", "Business Development Manager",
+               "Sales Manager")
+_AGENT_TITLES = ("Customer Service Representative", "Senior Support Engineer",
+                 "Support Engineer", "Customer Success Manager", "Technical Account Manager")
+
+
+def _people(
+    rng: random.Random,
+    n: int,
+    now: dt.datetime,
+    prefix: str,
+    domain: str,
+    regions: tuple[str, ...],
+    titles: tuple[str, ...],
+    lead_title: str,
+    unit: str,
+    emails: set[str],
+) -> list[User]:
+    """A team of ``n`` people; the first is its manager (always active)."""
+    out: list[User] = []
+    for i in range(n):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        local = f"{ascii_fold(first)}.{ascii_fold(last)}"
+        email, k = f"{local}@{domain}", 1
+        while email in emails:
+            k += 1
+            email = f"{local}{k}@{domain}"
+        emails.add(email)
+        created = now - dt.timedelta(
+            days=rng.randint(200, 1400), milliseconds=rng.randrange(_DAY_MS)
+        )
+        out.append(
+            User(
+                user_id=f"{prefix}-{i + 1:04d}",
+                first_name=first,
+                last_name=last,
+                email=email,
+                region=regions[i % len(regions)],
+                title=lead_title if i == 0 else rng.choice(titles),
+                active=i == 0 or rng.random() >= 0.15,
+                created_at=created,
+                manager_id=None if i == 0 else f"{prefix}-0001",
+                business_unit=unit,
+            )
+        )
+    return out
+
+
+def _gen_subsidiary_users(
+    rng: random.Random, scale: float, now: dt.datetime, users: list[User]
+) -> list[User]:
+    """The subsidiary's sales team, plus a few main-org reps who kept a HubSpot seat."""
+    n = max(3, round(8 * math.sqrt(scale)))
+    emails = {u.email for u in users}
+    team = _people(rng, n, now, "SUB", SUBSIDIARY_DOMAIN, _SUB_REGIONS, _SUB_TITLES,
+                   "Head of Sales", "acquired", emails)
+    # Same person, two addresses: main users who sold for the subsidiary after the deal.
+    candidates = [u for u in users if u.active and u.manager_id is not None]
+    for u in rng.sample(candidates, min(len(candidates), max(1, round(2 * math.sqrt(scale))))):
+        local = u.email.split("@", 1)[0]
+        u.alt_email = f"{local}@{SUBSIDIARY_DOMAIN}"
+    return team
+
+
+def _gen_agents(
+    rng: random.Random, scale: float, now: dt.datetime, users: list[User]
+) -> list[User]:
+    n = max(4, round(15 * math.sqrt(scale)))
+    emails = {u.email for u in users}
+    return _people(rng, n, now, "AGT", COMPANY_DOMAIN, REGIONS, _AGENT_TITLES,
+                   "Head of Customer Service", "service", emails)
+
+
+# Special customers' units (by position in SPECIAL_CUSTOMERS): none is acquired-only, so
+# Salesforce still shows every awkward name; four also live in HubSpot.
+_SPECIAL_UNITS = ("both", "main", "both", "main", "main", "main", "both", "main", "main", "both")
+
+
+def _assign_business_units(
+    rng: random.Random, customers: list[Customer], all_users: list[User]
+) -> None:
+    """Which sales organisation(s) know each customer, and the subsidiary's owner."""
+    special = {name: unit for (name, *_), unit in zip(SPECIAL_CUSTOMERS, _SPECIAL_UNITS,
+                                                      strict=True)}
+    pool = [u for u in all_users if u.business_unit == "acquired" or u.alt_email]
+    rand = rng.random
+    for c in customers:
+        unit = special.get(c.name)
+        if unit is None:
+            unit = BUSINESS_UNITS[bisect.bisect(_UNIT_CUM, rand())]
+        c.business_unit = unit
+        if unit in ("acquired", "both"):
+            c.acquired_owner_id = pool[int(rand() * len(pool))].user_id
+        if unit == "service":
+            c.service_contract = True
+
+
+def _assign_contact_units(
+    rng: random.Random, customers: list[Customer], contacts: list[Contact]
+) -> None:
+    """For customers of both units, each person is known to one CRM or to both."""
+    unit_of = {c.customer_id: c.business_unit for c in customers}
+    rand = rng.random
+    for ct in contacts:
+        unit = unit_of[ct.customer_id]
+        if unit == "both":
+            r = rand()
+            unit = "main" if r < 0.4 else "acquired" if r < 0.65 else "both"
+        ct.business_unit = unit
+
+
+def _mark_service_contracts(
+    customers: list[Customer], opportunities: list[Opportunity], products: list[Product]
+) -> None:
+    """A won deal with a Support product is a service contract."""
+    support = {p.product_id for p in products if p.family == "Support"}
+    with_contract = {
+        o.customer_id
+        for o in opportunities
+        if o.is_won and any(li.product_id in support for li in o.line_items)
+    }
+    for c in customers:
+        if c.customer_id in with_contract:
+            c.service_contract = True
+
+
+_CASE_SUBJECTS: dict[str, tuple[str, ...]] = {
+    "Question": (
+        "How do I export dashboards to PDF?",
+        "Question about invoice {n}",
+        "SSO configuration question",
+        "API rate limits for {p}",
+        "Where can I find the release notes?",
+        "Can we add more users to {p}?",
+    ),
+    "Problem": (
+        "{p} fails with a timeout",
+        "Login error after the upgrade",
+        "Dashboard shows wrong totals",
+        "{p} offline since this morning",
+        "Data import stuck at 99%",
+        "Sync errors: \"duplicate key\" in nightly job",
+        "Erreur de connexion à {p}",
+    ),
+    "Request": (
+        "Please add {k} user licences",
+        "Update our billing contact",
+        "Request for a sandbox environment",
+        "Feature request: custom fields in reports",
+        "Renewal quote for {p}",
+        "Training session for the new team",
+    ),
+}
+_CASE_DETAILS = (
+    "Customer called about this; ticket {n} in their system.",
+    "Reported by the customer's IT team.\nSteps to reproduce attached.",
+    "Urgent: affects month-end close.",
+    "They're asking whether this is covered by the SLA.",
+    "Kunde bittet um Rückruf.",
+)
+
+
+def _gen_cases(
+    rng: random.Random,
+    scale: float,
+    now: dt.datetime,
+    customers: list[Customer],
+    contacts: list[Contact],
+    agents: list[User],
+    products: list[Product],
+) -> list[SupportCase]:
+    """Support cases for customers with a won deal or a service contract, any unit."""
+    n = _scaled(2500, scale, 30)
+    rand = rng.random
+    seg_weight = {"SMB": 0.6, "Mid-Market": 1.3, "Enterprise": 3.0}
+    served = [c for c in customers if c.service_contract or c.business_unit != "service"]
+    # Service-contract holders call far more often than customers who only bought once.
+    cum = _cum(tuple(seg_weight[c.segment] * (3.0 if c.service_contract else 1.0)
+                     for c in served))
+    special_ids = set(_special_customer_ids(customers))
+    specials = [c for c in served if c.customer_id in special_ids]
+    contacts_of: dict[str, list[Contact]] = {}
+    for ct in contacts:
+        contacts_of.setdefault(ct.customer_id, []).append(ct)
+    active_agents = [a for a in agents if a.active]
+    product_names = [p.name for p in products if p.active]
+    prio_cum, origin_cum, type_cum = _cum((30, 50, 20)), _cum((30, 45, 25)), _cum((40, 40, 20))
+    now_ms = (now - _EPOCH) // _ONE_MS
+    drafts = []
+    for i in range(n):
+        cust = specials[i] if i < len(specials) else served[bisect.bisect(cum, rand())]
+        start_ms = (cust.created_at - _EPOCH) // _ONE_MS + 7 * _DAY_MS
+        start_ms = min(max(start_ms, now_ms - 900 * _DAY_MS), now_ms - _DAY_MS)
+        created_ms = start_ms + int(rand() ** 0.8 * (now_ms - start_ms - _HOUR_MS))
+        people = contacts_of.get(cust.customer_id, [])
+        contact = None if not people or rand() < 0.08 else people[int(rand() * len(people))]
+        case_type = CASE_TYPES[bisect.bisect(type_cum, rand())]
+        templates = _CASE_SUBJECTS[case_type]
+        subject = templates[int(rand() * len(templates))].format(
+            n=f"INV-{10000 + int(rand() * 90000)}",
+            p=product_names[int(rand() * len(product_names))],
+            k=1 + int(rand() * 20),
+        )
+        description = (
+            None if rand() < 0.12
+            else f"{subject}\n\n" + _CASE_DETAILS[int(rand() * len(_CASE_DETAILS))].format(
+                n=f"#{int(rand() * 100000)}"
+            )
+        )
+        age_days = (now_ms - created_ms) / _DAY_MS
+        r = rand()
+        p_active = 0.6 if age_days < 7 else 0.25 if age_days < 30 else 0.03
+        status = "active" if r < p_active else "cancelled" if r < p_active + 0.05 else "resolved"
+        resolved_ms = None
+        if status != "active":
+            hours = math.exp(rand() * 6.5)  # 1 hour .. ~28 days, log-uniform
+            resolved_ms = min(created_ms + int(hours * _HOUR_MS), now_ms - 1)
+        last_ms = resolved_ms or created_ms
+        if rand() < 0.3 and now_ms - last_ms > 1:
+            last_ms += 1 + int(rand() * min(now_ms - last_ms - 1, 5 * _DAY_MS))
+        agent_pool = active_agents if status == "active" else agents
+        drafts.append((
+            created_ms, cust.customer_id, contact.contact_id if contact else None,
+            agent_pool[int(rand() * len(agent_pool))].user_id, subject, description,
+            CASE_PRIORITIES[bisect.bisect(prio_cum, rand())], status,
+            CASE_ORIGINS[bisect.bisect(origin_cum, rand())], case_type, resolved_ms, last_ms,
+        ))
+    drafts.sort(key=lambda d: d[0])
+    return [
+        SupportCase(
+            case_id=f"CASE-{i + 1:07d}",
+            customer_id=d[1],
+            contact_id=d[2],
+            owner_id=d[3],
+            subject=d[4],
+            description=d[5],
+            priority=d[6],
+            status=d[7],
+            origin=d[8],
+            case_type=d[9],
+            created_at=_ms(d[0]),
+            resolved_at=None if d[10] is None else _ms(d[10]),
+            last_modified_at=_ms(d[11]),
+        )
+        for i, d in enumerate(drafts)
+    ]
 
 
 def _gen_customers(
@@ -917,6 +1243,7 @@ def _gen_opportunities(
     customers: list[Customer],
     users: list[User],
     products: list[Product],
+    subsidiary_users: list[User],
 ) -> list[Opportunity]:
     # Hot loop (100k iterations at scale 20): integer days/milliseconds and rng.random()
     # only; randrange/choice/datetime arithmetic are several times slower.
@@ -924,8 +1251,9 @@ def _gen_opportunities(
     rand = rng.random
     bis = bisect.bisect
     seg_weight = {"SMB": 0.7, "Mid-Market": 1.5, "Enterprise": 3.0}
-    cust_cum = _cum(tuple(seg_weight[c.segment] for c in customers))
-    picks = [customers[bis(cust_cum, rand())] for _ in range(n)]
+    buyers = [c for c in customers if c.business_unit != "service"]  # service: no deals
+    cust_cum = _cum(tuple(seg_weight[c.segment] for c in buyers))
+    picks = [buyers[bis(cust_cum, rand())] for _ in range(n)]
     # Every special customer gets at least one deal, so every scale shows its name.
     cust_by_id = {c.customer_id: c for c in customers}
     for i, cid in enumerate(_special_customer_ids(customers)):
@@ -933,7 +1261,9 @@ def _gen_opportunities(
 
     by_region = {r: [u for u in users if u.region == r] for r in REGIONS}
     active_by_region = {r: [u for u in us if u.active] for r, us in by_region.items()}
-    user_by_id = {u.user_id: u for u in users}
+    user_by_id = {u.user_id: u for u in users + subsidiary_users}
+    sub_pool = subsidiary_users + [u for u in users if u.alt_email]
+    sub_active = [u for u in sub_pool if u.active]
     family_by_id = {p.product_id: p.family for p in products}
     active_products = [p for p in products if p.active]
     # Price book: one price per product and currency at the base rate.
@@ -972,6 +1302,10 @@ def _gen_opportunities(
     for i, cust in enumerate(picks):
         cust_o = cust_day[cust.customer_id]
         segment = cust.segment
+        # Which CRM sells it: the subsidiary sells to its own customers and to ~40% of
+        # the deals with shared ones. Special customers' first deals stay in Salesforce.
+        unit = cust.business_unit
+        acquired = unit == "acquired" or (unit == "both" and i >= 10 and rand() < 0.4)
         earliest_close = max(first_close_o, cust_o + 14)
         closed = rand() < 0.66 and earliest_close <= last_past_o
         if closed:
@@ -990,8 +1324,13 @@ def _gen_opportunities(
         close = from_ord(close_o)
         created_ms = (created_o - _EPOCH_ORD) * _DAY_MS + 7 * _HOUR_MS + int(rand() * 12 * _HOUR_MS)
 
-        # Document currency and amount.
+        # Document currency and amount (the subsidiary bills in GBP, EUR or USD only).
         currency = cust.currency if rand() < 0.88 else CORPORATE_CURRENCY
+        if acquired:
+            if currency not in SUBSIDIARY_CURRENCIES:
+                currency = CORPORATE_CURRENCY
+            if rand() < 0.12:
+                currency = "GBP"
         dec = DECIMALS[currency]
         r = rand()
         lines: list[tuple] = []
@@ -1029,14 +1368,22 @@ def _gen_opportunities(
                 amount = _round(usd / BASE_RATES[currency], currency)
 
         # Owner: usually the account owner; open deals move off people who left.
-        if rand() < 0.8:
-            owner = user_by_id[cust.owner_id]
+        if acquired:
+            if rand() < 0.8:
+                owner = user_by_id[cust.acquired_owner_id]
+            else:
+                owner = sub_pool[int(rand() * len(sub_pool))]
+            if not final.is_closed and not owner.active:
+                owner = sub_active[int(rand() * len(sub_active))]
         else:
-            pool_u = by_region[cust.region]
-            owner = pool_u[int(rand() * len(pool_u))]
-        if not final.is_closed and not owner.active:
-            pool_u = active_by_region[cust.region]
-            owner = pool_u[int(rand() * len(pool_u))]
+            if rand() < 0.8:
+                owner = user_by_id[cust.owner_id]
+            else:
+                pool_u = by_region[cust.region]
+                owner = pool_u[int(rand() * len(pool_u))]
+            if not final.is_closed and not owner.active:
+                pool_u = active_by_region[cust.region]
+                owner = pool_u[int(rand() * len(pool_u))]
 
         # Stage path: start at Prospecting (or Qualification), skip some steps.
         if final.is_won:
@@ -1118,7 +1465,8 @@ def _gen_opportunities(
             )
         drafts.append(
             (created_ms, cust.customer_id, owner.user_id, name, typ, lead, final, amount,
-             currency, close, last_ms, lines, history, comps)
+             currency, close, last_ms, lines, history, comps,
+             "acquired" if acquired else "main")
         )
 
     drafts.sort(key=lambda d: d[0])
@@ -1149,6 +1497,7 @@ def _gen_opportunities(
                 ),
                 history=d[12],
                 competitors=d[13],
+                business_unit=d[14],
             )
         )
     return out

@@ -13,21 +13,32 @@ from typing import Any
 
 import yaml
 
-from sandbox.projections.salesforce import demo_org
+from sandbox.simulators.dynamics import DataverseSimConfig, DataverseSimulator
+from sandbox.simulators.hubspot import HubSpotSimConfig, HubSpotSimulator
 from sandbox.simulators.salesforce.app import SalesforceSimConfig, SalesforceSimulator
 from sandbox.simulators.serve import RunningServer, serve_in_thread
+from sandbox.world import World, build_world
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT_BASE = 18100
 # system name → port offset from the base; later systems take the next offsets
-PORT_OFFSETS = {"salesforce": 1}
+PORT_OFFSETS = {"salesforce": 1, "hubspot": 2, "dynamics": 3}
 DEMO_CLIENT_ID = "concord-demo"
 SECRETS_DIR = Path(__file__).resolve().parent / "demo-secrets"
-SALESFORCE_SECRET_FILE = SECRETS_DIR / "salesforce-client-secret"
+SECRET_FILES = {
+    "salesforce": "salesforce-client-secret",
+    "hubspot": "hubspot-access-token",
+    "dynamics": "dynamics-client-secret",
+}
+SALESFORCE_SECRET_FILE = SECRETS_DIR / SECRET_FILES["salesforce"]
+
+
+def demo_secret(system: str) -> str:
+    return (SECRETS_DIR / SECRET_FILES[system]).read_text(encoding="utf-8").strip()
 
 
 def demo_salesforce_secret() -> str:
-    return SALESFORCE_SECRET_FILE.read_text(encoding="utf-8").strip()
+    return demo_secret("salesforce")
 
 
 @dataclass
@@ -35,6 +46,7 @@ class Sandbox:
     """Running simulators plus the catalog that points at them."""
 
     simulators: dict[str, Any]
+    world: World
     servers: dict[str, RunningServer] = field(default_factory=dict)
     seed: int = 42
     scale: float = 1.0
@@ -43,7 +55,8 @@ class Sandbox:
         return {name: server.url for name, server in self.servers.items()}
 
     def catalog(self, secret_dir: Path | None = None) -> dict[str, Any]:
-        return sandbox_catalog(self.urls(), secret_dir=secret_dir)
+        return sandbox_catalog(self.urls(), tenant_id=self.world.dynamics.tenant_id,
+                               secret_dir=secret_dir)
 
     def write_catalog(self, path: str | Path) -> Path:
         path = Path(path)
@@ -62,9 +75,14 @@ class Sandbox:
         self.stop()
 
 
-def sandbox_catalog(urls: dict[str, str], *, secret_dir: Path | None = None) -> dict[str, Any]:
+def sandbox_catalog(urls: dict[str, str], *, tenant_id: str,
+                    secret_dir: Path | None = None) -> dict[str, Any]:
     """The catalog for a sandbox at ``urls``; secrets are referenced, never inlined."""
-    secret = (secret_dir or SECRETS_DIR) / SALESFORCE_SECRET_FILE.name
+    secrets = secret_dir or SECRETS_DIR
+
+    def secret(system: str) -> dict[str, str]:
+        return {"file": str(secrets / SECRET_FILES[system])}
+
     return {
         "version": 1,
         "settings": {"cache_max_bytes": 268435456, "max_parallel_scans": 8},
@@ -77,24 +95,53 @@ def sandbox_catalog(urls: dict[str, str], *, secret_dir: Path | None = None) -> 
                 "max_concurrency": 4,
                 "timeout_seconds": 30,
                 "retry": {"max_attempts": 5, "budget": 20},
-                "auth": {"client_id": DEMO_CLIENT_ID, "client_secret": {"file": str(secret)}},
+                "auth": {"client_id": DEMO_CLIENT_ID, "client_secret": secret("salesforce")},
                 "options": {"api_version": "59.0"},
-            }
+            },
+            "hubspot": {
+                "type": "hubspot",
+                "url": urls["hubspot"],
+                "description": "Acquired subsidiary's CRM (HubSpot CRM API v3)",
+                "cache_ttl_seconds": 300,
+                "max_concurrency": 4,
+                "timeout_seconds": 30,
+                "retry": {"max_attempts": 6, "budget": 30},
+                "auth": {"access_token": secret("hubspot")},
+                "options": {"search_requests_per_second": 4},
+            },
+            "dynamics": {
+                "type": "dynamics",
+                "url": urls["dynamics"],
+                "description": "Customer service (Dynamics 365 / Dataverse Web API)",
+                "cache_ttl_seconds": 300,
+                "max_concurrency": 4,
+                "timeout_seconds": 30,
+                "retry": {"max_attempts": 5, "budget": 20},
+                "auth": {"client_id": DEMO_CLIENT_ID, "client_secret": secret("dynamics")},
+                "options": {"tenant_id": tenant_id, "authority": urls["dynamics"]},
+            },
         },
     }
 
 
-def build_simulators(seed: int = 42, scale: float = 1.0,
-                     today: dt.date | None = None) -> dict[str, Any]:
-    org = demo_org(seed=seed, scale=scale, today=today)
-    config = SalesforceSimConfig(clients={DEMO_CLIENT_ID: demo_salesforce_secret()})
-    return {"salesforce": SalesforceSimulator(org, config)}
+def build_simulators(world: World) -> dict[str, Any]:
+    return {
+        "salesforce": SalesforceSimulator(
+            world.salesforce,
+            SalesforceSimConfig(clients={DEMO_CLIENT_ID: demo_secret("salesforce")})),
+        "hubspot": HubSpotSimulator(
+            world.hubspot, HubSpotSimConfig(tokens=(demo_secret("hubspot"),))),
+        "dynamics": DataverseSimulator(
+            world.dynamics,
+            DataverseSimConfig(clients={DEMO_CLIENT_ID: demo_secret("dynamics")})),
+    }
 
 
 def start_sandbox(*, seed: int = 42, scale: float = 1.0, port_base: int = DEFAULT_PORT_BASE,
                   host: str = DEFAULT_HOST, today: dt.date | None = None) -> Sandbox:
     """Serve every simulator; ``port_base=0`` picks free ports."""
-    sandbox = Sandbox(build_simulators(seed, scale, today), seed=seed, scale=scale)
+    world = build_world(seed=seed, scale=scale, today=today)
+    sandbox = Sandbox(build_simulators(world), world, seed=seed, scale=scale)
     try:
         for name, simulator in sandbox.simulators.items():
             port = port_base + PORT_OFFSETS[name] if port_base else 0

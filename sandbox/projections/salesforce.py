@@ -5,6 +5,10 @@ key prefixes, Salesforce field names and describe types, soft-deleted rows (only
 ``queryAll`` sees them), and the usual mess: account names that differ in case or suffix
 from the legal name, stale addresses, a few duplicate accounts for one customer.
 
+Only the main sales org lives here: customers of the "main" and "both" business units,
+their "main"/"both" contacts and the deals the main org sold. ``project_salesforce_crosswalk``
+also returns which truth record every projected record stands for.
+
 ``org_truth_tables`` turns the org into typed Arrow tables built from the very records the
 simulator serves, so tests can load them into DuckDB and compare federated answers exactly.
 All randomness comes from ``random.Random(f"salesforce:{seed}")`` in a fixed order.
@@ -46,6 +50,7 @@ __all__ = [
     "demo_org",
     "org_truth_tables",
     "project_salesforce",
+    "project_salesforce_crosswalk",
     "salesforce_id",
 ]
 
@@ -397,8 +402,19 @@ def _account_name_variant(c: Customer, r: float) -> str:
     return f"{c.name.strip()} (HQ)"
 
 
+# Crosswalk rows: (entity, truth_id, system, object, record_id).
+CrosswalkRow = tuple[str, str, str, str, str]
+SF_CUSTOMER_UNITS = ("main", "both")
+
+
 def project_salesforce(company: Company) -> SalesforceOrg:
     """Build the org the Salesforce simulator serves from the company's truth."""
+    return project_salesforce_crosswalk(company)[0]
+
+
+def project_salesforce_crosswalk(company: Company) -> tuple[SalesforceOrg, list[CrosswalkRow]]:
+    """The org plus one crosswalk row per User, Account, Contact, Product2 and Opportunity
+    record (soft-deleted and duplicate records included)."""
     gc_was_enabled = gc.isenabled()
     gc.disable()  # see generate_company: ~1M acyclic dicts, nothing for the GC to find
     try:
@@ -408,17 +424,20 @@ def project_salesforce(company: Company) -> SalesforceOrg:
             gc.enable()
 
 
-def _project(company: Company) -> SalesforceOrg:
+def _project(company: Company) -> tuple[SalesforceOrg, list[CrosswalkRow]]:
     rng = random.Random(f"salesforce:{company.seed}")
     rand = rng.random
     now_ms = _ms_of(company.now)
     describe = _describe()
     records: dict[str, list[dict[str, Any]]] = {name: [] for name in describe}
 
+    xwalk: list[CrosswalkRow] = []
+
     # Users --------------------------------------------------------------------------
     user_ids: dict[str, str] = {}
     for n, u in enumerate(company.users, 1):
         sid = user_ids[u.user_id] = salesforce_id("005", n)
+        xwalk.append(("user", u.user_id, "salesforce", "User", sid))
         records["User"].append(
             {
                 "Id": sid,
@@ -434,15 +453,17 @@ def _project(company: Company) -> SalesforceOrg:
             }
         )
 
-    # Accounts: one per customer, then a few duplicates -------------------------------
-    won = {o.customer_id for o in company.opportunities if o.is_won}
-    has_deal = {o.customer_id for o in company.opportunities}
+    # Accounts: one per main/both customer, then a few duplicates ----------------------
+    sf_opps = [o for o in company.opportunities if o.business_unit == "main"]
+    won = {o.customer_id for o in sf_opps if o.is_won}
+    has_deal = {o.customer_id for o in sf_opps}
     account_of: dict[str, str] = {}
     live_dup_of: dict[str, str] = {}
     deleted_customers: set[str] = set()
     accounts = records["Account"]
     dups: list[Customer] = []
-    for c in company.customers:
+    sf_customers = [c for c in company.customers if c.business_unit in SF_CUSTOMER_UNITS]
+    for c in sf_customers:
         created_ms = _ms_of(c.created_at)
         modified_ms = created_ms + int(rand() * (now_ms - created_ms))
         name = c.name
@@ -542,11 +563,14 @@ def _project(company: Company) -> SalesforceOrg:
                 "Customer_Key__c": c.customer_id,
             }
         )
-    owner_of_customer = {c.customer_id: user_ids[c.owner_id] for c in company.customers}
+    for r in accounts:
+        xwalk.append(("customer", r["Customer_Key__c"], "salesforce", "Account", r["Id"]))
+    owner_of_customer = {c.customer_id: user_ids[c.owner_id] for c in sf_customers}
 
     # Contacts -----------------------------------------------------------------------
     contacts = records["Contact"]
-    for n, ct in enumerate(company.contacts, 1):
+    sf_contacts = [ct for ct in company.contacts if ct.business_unit in SF_CUSTOMER_UNITS]
+    for n, ct in enumerate(sf_contacts, 1):
         cid = ct.customer_id
         dup = live_dup_of.get(cid)
         on_dup = dup is not None and rand() < 0.25
@@ -558,9 +582,11 @@ def _project(company: Company) -> SalesforceOrg:
         if email is not None and rand() < 0.03:
             email = email.upper()
         first = ct.first_name
+        sid = salesforce_id("003", n)
+        xwalk.append(("contact", ct.contact_id, "salesforce", "Contact", sid))
         contacts.append(
             {
-                "Id": salesforce_id("003", n),
+                "Id": sid,
                 "AccountId": account,
                 "FirstName": first,
                 "LastName": ct.last_name,
@@ -580,6 +606,7 @@ def _project(company: Company) -> SalesforceOrg:
     product_ids: dict[str, str] = {}
     for n, p in enumerate(company.products, 1):
         sid = product_ids[p.product_id] = salesforce_id("01t", n)
+        xwalk.append(("product", p.product_id, "salesforce", "Product2", sid))
         records["Product2"].append(
             {
                 "Id": sid,
@@ -597,9 +624,9 @@ def _project(company: Company) -> SalesforceOrg:
     lines = records["OpportunityLineItem"]
     hist = records["OpportunityHistory"]
     comps = records["Competitor__c"]
-    region_of = {c.customer_id: c.region for c in company.customers}
+    region_of = {c.customer_id: c.region for c in sf_customers}
     n_line = n_hist = n_comp = 0
-    for n, o in enumerate(company.opportunities, 1):
+    for n, o in enumerate(sf_opps, 1):
         cid = o.customer_id
         dup = live_dup_of.get(cid)
         on_dup = dup is not None and rand() < 0.15
@@ -613,6 +640,7 @@ def _project(company: Company) -> SalesforceOrg:
         prob = float(o.probability)
         close = o.close_date
         sid = salesforce_id("006", n)
+        xwalk.append(("opportunity", o.opportunity_id, "salesforce", "Opportunity", sid))
         opps.append(
             {
                 "Id": sid,
@@ -714,7 +742,7 @@ def _project(company: Company) -> SalesforceOrg:
         )
         for name, (label, plural, fields) in describe.items()
     }
-    return SalesforceOrg(objects=objects, today=company.today)
+    return SalesforceOrg(objects=objects, today=company.today), xwalk
 
 
 def demo_org(seed: int = 42, scale: float = 1.0, today: dt.date | None = None) -> SalesforceOrg:

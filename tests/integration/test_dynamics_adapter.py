@@ -52,8 +52,8 @@ def test_paging_follows_next_links(env, monkeypatch):
 
 
 def test_service_protection_429_honours_retry_after(monkeypatch):
-    config = DataverseSimConfig(clients={"concord": SECRET}, requests_per_window=8,
-                                window_seconds=1)
+    config = DataverseSimConfig(clients={"concord": SECRET}, requests_per_window=6,
+                                window_seconds=3)
     sim = DataverseSimulator(make_org(50), config)
     with sim.serve() as server, federation(server.url, sim.org, monkeypatch,
                                            budget=20) as fed:
@@ -61,7 +61,7 @@ def test_service_protection_429_honours_retry_after(monkeypatch):
         sim.reset_limits()
         sim.reset_stats()
         retries = 0
-        for _ in range(20):
+        for _ in range(10):
             assert fed.sql("SELECT name FROM dynamics.accounts").num_rows == len(
                 sim.org.entities["account"].records)
             retries += sum(s.retries for s in fed.last_stats.scans)

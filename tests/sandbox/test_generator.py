@@ -1,5 +1,7 @@
 """The demo company generator and its Salesforce projection: the ground truth must be right.
 
+(HubSpot, Dynamics 365 and the crosswalk are in test_projections.py.)
+
 Every federated-query test compares against these tables, so a bug here would make wrong
 answers look right. Small scales keep the file fast.
 """
@@ -13,7 +15,19 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from sandbox.company import DECIMALS, STAGE_BY_NAME, STAGES, generate_company
+from sandbox.company import (
+    BUSINESS_UNITS,
+    CASE_ORIGINS,
+    CASE_PRIORITIES,
+    CASE_STATUSES,
+    CASE_TYPES,
+    DECIMALS,
+    STAGE_BY_NAME,
+    STAGES,
+    SUBSIDIARY_CURRENCIES,
+    SUBSIDIARY_DOMAIN,
+    generate_company,
+)
 from sandbox.projections.salesforce import (
     FORECAST_CATEGORY_API,
     KEY_PREFIXES,
@@ -306,7 +320,9 @@ def test_edge_case_values_are_present(tables):
 def test_salesforce_inconsistencies(company, all_tables):
     keys = Counter(_col(all_tables["Account"], "Customer_Key__c"))
     assert any(n > 1 for n in keys.values()), "expected a few duplicate accounts"
-    assert set(keys) == {c.customer_id for c in company.customers}
+    assert set(keys) == {
+        c.customer_id for c in company.customers if c.business_unit in ("main", "both")
+    }
     by_key = {c.customer_id: c for c in company.customers}
     differ = sum(
         r["Name"] != by_key[r["Customer_Key__c"]].name for r in all_tables["Account"].to_pylist()
@@ -334,3 +350,107 @@ def test_fx_rates_cover_the_period(company):
         if cur.code == "USD":
             assert rate_then == rate_now == 1.0
     assert company.to_usd(100.0, "EUR", TODAY) == round(100 * company.rate_to_usd("EUR", TODAY), 2)
+
+
+# --------------------------------------------------------------------------- business units
+
+
+@pytest.fixture(scope="module")
+def company_1():
+    return generate_company(seed=42, scale=1.0, today=TODAY)
+
+
+def test_business_unit_split_at_scale_1(company_1):
+    units = Counter(c.business_unit for c in company_1.customers)
+    n = len(company_1.customers)
+    assert set(units) == set(BUSINESS_UNITS)
+    assert 0.70 <= units["main"] / n <= 0.79
+    assert 0.12 <= units["acquired"] / n <= 0.18
+    assert 0.07 <= units["both"] / n <= 0.13
+    assert 0 < units["service"] / n <= 0.03
+    deals = Counter(o.business_unit for o in company_1.opportunities)
+    assert set(deals) == {"main", "acquired"}
+    assert 0.12 <= deals["acquired"] / len(company_1.opportunities) <= 0.25
+
+
+def test_deals_belong_to_their_units_crm(company_1):
+    by_id = {c.customer_id: c for c in company_1.customers}
+    main_ids = {u.user_id for u in company_1.users}
+    sub_ids = {u.user_id for u in company_1.subsidiary_owners}
+    shared_sold_by = Counter()
+    for o in company_1.opportunities:
+        unit = by_id[o.customer_id].business_unit
+        assert unit != "service"
+        if o.business_unit == "acquired":
+            assert unit in ("acquired", "both")
+            assert o.currency in SUBSIDIARY_CURRENCIES
+            assert o.owner_id in sub_ids
+        else:
+            assert unit in ("main", "both")
+            assert o.owner_id in main_ids
+        if unit == "both":
+            shared_sold_by[o.business_unit] += 1
+    assert shared_sold_by["main"] and shared_sold_by["acquired"]
+    for c in company_1.customers:
+        assert (c.acquired_owner_id is not None) == (c.business_unit in ("acquired", "both"))
+        assert c.owner_id in main_ids
+        if c.business_unit == "service":
+            assert c.service_contract
+
+
+def test_people_of_the_three_teams(company_1):
+    shared = [u for u in company_1.users if u.alt_email]
+    assert 1 <= len(shared) <= 4
+    for u in shared:
+        assert u.email.split("@")[0] == u.alt_email.split("@")[0]
+        assert u.alt_email.endswith("@" + SUBSIDIARY_DOMAIN)
+    assert all(u.business_unit == "acquired" for u in company_1.subsidiary_users)
+    assert all(u.business_unit == "service" for u in company_1.agents)
+    everyone = company_1.users + company_1.subsidiary_users + company_1.agents
+    assert len({u.user_id for u in everyone}) == len(everyone)
+    assert len({u.email for u in everyone}) == len(everyone)
+
+
+def test_contact_units_follow_their_customer(company_1):
+    unit_of = {c.customer_id: c.business_unit for c in company_1.customers}
+    seen = Counter()
+    for ct in company_1.contacts:
+        unit = unit_of[ct.customer_id]
+        if unit == "both":
+            assert ct.business_unit in ("main", "acquired", "both")
+            seen[ct.business_unit] += 1
+        else:
+            assert ct.business_unit == unit
+    assert len(seen) == 3
+
+
+def test_support_cases(company_1):
+    cases = company_1.cases
+    assert len(cases) == 2500
+    now = dt.datetime.combine(TODAY, dt.time(), tzinfo=dt.UTC)
+    customers = {c.customer_id: c for c in company_1.customers}
+    contact_of = {ct.contact_id: ct.customer_id for ct in company_1.contacts}
+    agents = {a.user_id for a in company_1.agents}
+    assert len({c.case_id for c in cases}) == len(cases)
+    for c in cases:
+        assert c.priority in CASE_PRIORITIES and c.status in CASE_STATUSES
+        assert c.origin in CASE_ORIGINS and c.case_type in CASE_TYPES
+        assert c.owner_id in agents
+        assert c.contact_id is None or contact_of[c.contact_id] == c.customer_id
+        assert c.created_at < now and c.last_modified_at < now
+        assert c.created_at >= customers[c.customer_id].created_at
+        assert (c.resolved_at is None) == (c.status == "active")
+        if c.resolved_at is not None:
+            assert c.created_at < c.resolved_at <= c.last_modified_at
+    assert {customers[c.customer_id].business_unit for c in cases} == set(BUSINESS_UNITS)
+    assert {c.status for c in cases} == set(CASE_STATUSES)
+    assert any(c.description is None for c in cases)
+    assert [c.created_at for c in cases] == sorted(c.created_at for c in cases)
+
+
+def test_salesforce_holds_only_the_main_org(company, tables):
+    units = {c.customer_id: c.business_unit for c in company.customers}
+    assert {units[k] for k in _col(tables["Account"], "Customer_Key__c")} == {"main", "both"}
+    main_deals = {o.opportunity_id for o in company.opportunities if o.business_unit == "main"}
+    assert set(_col(tables["Opportunity"], "Deal_Key__c")) <= main_deals
+    assert len(company.opportunities) > len(main_deals)
