@@ -15,8 +15,8 @@ import yaml
 
 from federation.catalog import parse_catalog
 from federation.engine import Federation
-from sandbox.projections.salesforce import org_truth_tables
 from sandbox.run import Sandbox, start_sandbox
+from sandbox.world import world_truth_tables
 
 SEED = 7
 SCALE = 0.2
@@ -56,14 +56,20 @@ def fresh_fed(sandbox: Sandbox) -> Iterator[Federation]:
 
 
 @pytest.fixture(scope="session")
-def truth(salesforce_sim: Any) -> Iterator[duckdb.DuckDBPyConnection]:
+def truth_tables(sandbox: Sandbox) -> dict[str, dict[str, pa.Table]]:
+    return world_truth_tables(sandbox.world)
+
+
+@pytest.fixture(scope="session")
+def truth(truth_tables: dict[str, dict[str, pa.Table]]) -> Iterator[duckdb.DuckDBPyConnection]:
     """DuckDB over the generator's own tables: the answer every query must match."""
     con = duckdb.connect(":memory:")
-    con.execute("CREATE SCHEMA salesforce")
-    for name, table in org_truth_tables(salesforce_sim.org).items():
-        con.register("incoming", table)
-        con.execute(f'CREATE TABLE salesforce."{name}" AS SELECT * FROM incoming')
-        con.unregister("incoming")
+    for system, tables in truth_tables.items():
+        con.execute(f"CREATE SCHEMA {system}")
+        for name, table in tables.items():
+            con.register("incoming", table)
+            con.execute(f'CREATE TABLE {system}."{name}" AS SELECT * FROM incoming')
+            con.unregister("incoming")
     yield con
     con.close()
 

@@ -386,7 +386,15 @@ class HubSpotAdapter(Adapter):
             rows = []
             for result in body.get("results", []):
                 from_id = str(result.get("from", {}).get("id"))
-                for to in result.get("to", []):
+                targets = list(result.get("to", []))
+                after = result.get("paging", {}).get("next", {}).get("after")
+                while after:  # more than one page of associations for this record
+                    more = self._call("GET", f"/crm/v4/objects/{source}/{from_id}/associations/"
+                                             f"{target}", ctx, object=table.name,
+                                      params={"after": after, "limit": 500})
+                    targets.extend(more.get("results", []))
+                    after = more.get("paging", {}).get("next", {}).get("after")
+                for to in targets:
                     for kind in to.get("associationTypes", []):
                         rows.append({from_col: from_id, to_col: str(to.get("toObjectId")),
                                      "type_id": kind.get("typeId"),

@@ -154,3 +154,94 @@ def test_generated_predicates_match_truth(fed, truth, predicate):
     expected = normalize(truth.sql(sql).to_arrow_table())
     assert normalize(fed.sql(sql)) == expected, sql
     assert normalize(fed.sql(sql, pushdown=False)) == expected, sql
+
+
+# -- HubSpot, Dynamics 365, and all three CRMs at once -----------------------------------
+
+CRM_CORPUS = [
+    "SELECT id, dealname, amount FROM hubspot.deals WHERE amount > 20000",
+    "SELECT id FROM hubspot.deals WHERE dealstage = 'closedwon' AND deal_currency_code = 'GBP'",
+    "SELECT id FROM hubspot.deals WHERE dealstage IN ('closedwon', 'ClosedLost', 'contractsent')",
+    "SELECT id FROM hubspot.deals WHERE hs_is_closed_won OR amount IS NULL",
+    "SELECT id FROM hubspot.deals WHERE closedate >= DATE '2026-01-01' AND NOT hs_is_closed",
+    "SELECT id FROM hubspot.companies WHERE name = 'acme' OR domain LIKE '%.co.uk'",
+    "SELECT id FROM hubspot.contacts WHERE email IN ('x@y.z') OR lifecyclestage = 'customer'",
+    "SELECT s.label, count(*) FROM hubspot.deals d JOIN hubspot.deal_stages s "
+    "ON s.id = d.dealstage GROUP BY s.label",
+    "SELECT c.name, sum(d.amount) FROM hubspot.deals d JOIN hubspot.deal_companies dc "
+    "ON dc.deal_id = d.id JOIN hubspot.companies c ON c.id = dc.company_id "
+    "WHERE dc.type_id = 5 GROUP BY c.name",
+    "SELECT o.email, count(*) FROM hubspot.deals d JOIN hubspot.owners o "
+    "ON o.id = d.hubspot_owner_id GROUP BY o.email",
+    "SELECT deal_id FROM hubspot.deal_contacts WHERE deal_id IN "
+    "(SELECT id FROM hubspot.deals WHERE amount > 50000)",
+    "SELECT id, amount FROM hubspot.deals ORDER BY amount DESC NULLS LAST, id LIMIT 5",
+    "SELECT accountid, name FROM dynamics.accounts WHERE name LIKE 'A%' AND statecode = 0",
+    "SELECT accountid FROM dynamics.accounts WHERE industrycode_label IN ('Accounting', "
+    "'Retail') OR revenue > 1000000",
+    "SELECT incidentid FROM dynamics.incidents WHERE prioritycode_label = 'High' "
+    "AND createdon >= TIMESTAMP '2025-06-01 00:00:00'",
+    "SELECT incidentid FROM dynamics.incidents WHERE title ILIKE '%login%' OR statecode != 0",
+    "SELECT opportunityid FROM dynamics.opportunities WHERE estimatedclosedate < DATE "
+    "'2026-01-01' AND estimatedvalue BETWEEN 1000 AND 50000",
+    "SELECT a.name, count(*) FROM dynamics.incidents i JOIN dynamics.accounts a "
+    "ON i.customerid = a.accountid GROUP BY a.name",
+    "SELECT c.fullname FROM dynamics.contacts c LEFT JOIN dynamics.accounts a "
+    "ON c.parentcustomerid = a.accountid WHERE a.accountid IS NULL",
+    "SELECT name, revenue FROM dynamics.accounts ORDER BY revenue DESC, accountid LIMIT 4",
+    "SELECT fullname FROM dynamics.systemusers WHERE NOT isdisabled",
+    # all three CRMs in one query
+    "SELECT 'salesforce' AS crm, count(*) FROM salesforce.Opportunity WHERE IsWon "
+    "UNION ALL SELECT 'hubspot', count(*) FROM hubspot.deals WHERE hs_is_closed_won "
+    "UNION ALL SELECT 'dynamics', count(*) FROM dynamics.opportunities WHERE statecode = 1",
+    "SELECT lower(a.Website), count(DISTINCT c.id) FROM salesforce.Account a "
+    "JOIN hubspot.companies c ON lower(c.domain) = "
+    "lower(regexp_replace(a.Website, '^https?://(www\\.)?', '')) GROUP BY 1",
+    "SELECT a.Name, count(i.incidentid) FROM salesforce.Account a JOIN dynamics.accounts d "
+    "ON lower(d.name) = lower(a.Name) JOIN dynamics.incidents i ON i.customerid = d.accountid "
+    "WHERE i.prioritycode_label = 'High' GROUP BY a.Name",
+]
+
+
+@pytest.mark.parametrize("sql", CRM_CORPUS)
+def test_crm_corpus_matches_truth(fed, truth, sql):
+    expected = normalize(truth.sql(sql).to_arrow_table(), ordered=ordered(sql))
+    assert normalize(fed.sql(sql), ordered=ordered(sql)) == expected
+    assert normalize(fed.sql(sql, pushdown=False), ordered=ordered(sql)) == expected
+
+
+GENERATED = {
+    ("hubspot", "deals"): ["id", "dealname", "amount", "dealstage", "closedate", "hs_is_closed",
+                           "hs_is_closed_won", "deal_currency_code", "hs_deal_stage_probability",
+                           "dealtype", "createdate"],
+    ("hubspot", "companies"): ["id", "name", "domain", "industry", "annualrevenue",
+                               "numberofemployees", "country", "lifecyclestage"],
+    ("dynamics", "accounts"): ["name", "revenue", "numberofemployees", "industrycode",
+                               "industrycode_label", "statecode", "createdon", "address1_city",
+                               "ownerid"],
+    ("dynamics", "incidents"): ["title", "prioritycode", "prioritycode_label", "statecode",
+                                "caseorigincode_label", "createdon", "customerid"],
+    ("salesforce", "Account"): ["Name", "Industry", "AnnualRevenue", "NumberOfEmployees",
+                                "BillingCountry", "CreatedDate", "Segment__c"],
+}
+KEYS = {("dynamics", "accounts"): "accountid", ("dynamics", "incidents"): "incidentid"}
+
+
+@pytest.mark.parametrize("system, table", sorted(GENERATED))
+def test_generated_predicates_match_truth_per_adapter(fed, truth, truth_tables, system, table):
+    from tests.predicates import predicates as generic
+
+    data = truth_tables[system][table]
+    key = KEYS.get((system, table), "Id" if system == "salesforce" else "id")
+
+    @settings(max_examples=60, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                     HealthCheck.too_slow])
+    @given(predicate=generic(data, GENERATED[(system, table)]))
+    def check(predicate):
+        sql = f'SELECT "{key}" FROM {system}."{table}" WHERE {predicate}'
+        expected = normalize(truth.sql(sql).to_arrow_table())
+        assert normalize(fed.sql(sql)) == expected, sql
+        assert normalize(fed.sql(sql, pushdown=False)) == expected, sql
+
+    check()

@@ -396,8 +396,14 @@ class HubSpotSimulator:
         explicit_pairs = {(a.from_object, a.to_object) for a in self.portal.associations}
         # (from object, to object) -> from id -> to id -> association types
         index: dict[tuple[str, str], dict[str, dict[str, list[HubSpotAssociation]]]] = {}
+        # archived (deleted) records keep their associations for a restore, but the
+        # associations API does not return them
+        archived = {(name, r.id) for name, obj in self.portal.objects.items()
+                    for r in obj.records if r.archived}
 
         def add(a: HubSpotAssociation) -> None:
+            if (a.from_object, a.from_id) in archived or (a.to_object, a.to_id) in archived:
+                return
             by_from = index.setdefault((a.from_object, a.to_object), {})
             types = by_from.setdefault(a.from_id, {}).setdefault(a.to_id, [])
             if all((t.type_id, t.category) != (a.type_id, a.category) for t in types):
