@@ -188,6 +188,21 @@ DEMO_QUERIES = [
      "ORDER BY Amount DESC NULLS LAST LIMIT 5"),
     ("SOQL ignores case, DuckDB does not: the superset SOQL returns is filtered locally",
      "SELECT count(*) AS deals FROM salesforce.Opportunity WHERE StageName = 'closed won'"),
+    ("The acquired subsidiary's won deals by currency (HubSpot search filter groups)",
+     "SELECT deal_currency_code AS currency, count(*) AS deals, round(sum(amount)) AS amount\n"
+     "FROM hubspot.deals\nWHERE dealstage = 'closedwon' AND closedate >= DATE '2025-01-01'\n"
+     "GROUP BY 1 ORDER BY amount DESC"),
+    ("Open high-priority service cases by account (Dataverse OData, choice labels)",
+     "SELECT a.name AS account, count(*) AS open_cases\n"
+     "FROM dynamics.incidents i JOIN dynamics.accounts a ON i.customerid = a.accountid\n"
+     "WHERE i.prioritycode_label = 'High' AND i.statecode = 0\n"
+     "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5"),
+    ("Three CRMs as one: open pipeline and open cases, fetched in parallel",
+     "SELECT 'salesforce' AS crm, count(*) AS open_items FROM salesforce.Opportunity\n"
+     "  WHERE NOT IsClosed\n"
+     "UNION ALL SELECT 'hubspot', count(*) FROM hubspot.deals WHERE NOT hs_is_closed\n"
+     "UNION ALL SELECT 'dynamics (cases)', count(*) FROM dynamics.incidents\n"
+     "  WHERE statecode = 0"),
 ]
 
 
@@ -226,7 +241,7 @@ def _demo_query(fed: Federation, title: str, sql: str) -> None:
     for scan in stats.scans:
         out.print(f"[green]{scan.source}.{scan.object}[/green] "
                   f"{'(cache)' if scan.cache_hit else ''}")
-        out.print(f"  SOQL sent: {scan.native_request}", highlight=False)
+        out.print(f"  sent: {scan.native_request}", highlight=False)
         for p in scan.pushed:
             out.print(f"  pushed ({p['fidelity']}): {p['predicate']}", highlight=False)
         for p in scan.local:

@@ -144,6 +144,8 @@ def test_sandbox_command_serves_until_interrupted(tmp_path):
 @pytest.mark.slow
 def test_demo_runs_end_to_end():
     proc = run("demo", "--scale", "0.05", timeout=180)
-    assert "SOQL sent: SELECT" in proc.stdout
+    assert "sent: SELECT" in proc.stdout  # SOQL
+    assert "sent: POST /crm/v3/objects/deals/search" in proc.stdout  # HubSpot search
+    assert "sent: GET /api/data/v9.2/incidents?$select=" in proc.stdout  # Dataverse OData
     assert "LIMIT 5" in proc.stdout  # the top-N example is pushed
     assert "applied locally" in proc.stdout or "inexact" in proc.stdout
