@@ -105,6 +105,7 @@ def sandbox_catalog(urls: dict[str, str], *, tenant_id: str,
                 "cache_ttl_seconds": 300,
                 "max_concurrency": 4,
                 "timeout_seconds": 30,
+                "requests_per_second": 15,  # HubSpot allows 150-190 per 10 s per app
                 "retry": {"max_attempts": 6, "budget": 30},
                 "auth": {"access_token": secret("hubspot")},
                 "options": {"search_requests_per_second": 4},
