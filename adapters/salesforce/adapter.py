@@ -245,9 +245,24 @@ class SalesforceAdapter(Adapter):
                     object=table.name, field=name,
                     hint="the field may have been removed or hidden from this user",
                 ) from exc
-            arrays.append(to_arrow(values, field.type, source=self.name, object=table.name,
-                                   field=name))
+            try:
+                arrays.append(to_arrow(values, field.type))
+            except ValueError as exc:
+                raise self._drift(table, name, f"sent a value that does not fit ({exc})") \
+                    from None
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    def _drift(self, table: TableInfo, field: str, what: str) -> SchemaMismatchError:
+        """Name the discovered type and the type describe reports now."""
+        before = table.column(field)
+        try:
+            now = {c.name: c.native_type for c in self._describe(table.name).columns}
+        except SourceError:
+            now = {}
+        return SchemaMismatchError(
+            f"{what}: discovered as {before.native_type if before else '?'}, now "
+            f"{now.get(field, 'missing')}", source=self.name, object=table.name, field=field,
+            hint="the field changed in Salesforce; Concord rediscovers on the next query")
 
     def close(self) -> None:
         self.http.close()

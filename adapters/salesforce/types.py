@@ -6,8 +6,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from federation.errors import SchemaMismatchError
-
 _FLOAT = {"currency", "percent", "double"}
 _INT = {"int", "long"}
 _STRINGLIKE = {
@@ -35,17 +33,15 @@ def is_string(describe_type: str) -> bool:
     return describe_type.lower() in _STRINGLIKE or arrow_type(describe_type) == pa.string()
 
 
-def to_arrow(values: list[Any], target: pa.DataType, *, source: str, object: str,
-             field: str) -> pa.Array:
-    """Convert one column of JSON values; dates and datetimes arrive as strings."""
+def to_arrow(values: list[Any], target: pa.DataType) -> pa.Array:
+    """Convert one column of JSON values (dates and datetimes arrive as strings).
+
+    Raises ValueError naming the first value that does not fit.
+    """
     try:
         if pa.types.is_date32(target) or pa.types.is_timestamp(target):
             return pa.array(values, type=pa.string()).cast(target)
         return pa.array(values, type=target)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
         sample = next((v for v in values if v is not None), None)
-        raise SchemaMismatchError(
-            f"value {sample!r} does not fit the described type {target}: {exc}",
-            source=source, object=object, field=field,
-            hint="the object's describe and its data disagree; report it to the source's admin",
-        ) from exc
+        raise ValueError(repr(sample)) from None

@@ -151,3 +151,23 @@ def test_field_removed_after_discovery_is_a_schema_error(sandbox, salesforce_sim
                 federation.sql("SELECT Id, Website FROM salesforce.Account")  # rediscovered
         finally:
             account.fields = original
+
+
+def test_field_that_changed_type_names_both_types(sandbox, salesforce_sim):
+    import dataclasses
+
+    with federation_with_retry(sandbox) as federation:
+        federation.tables("salesforce")
+        product = salesforce_sim.org.objects["Product2"]
+        fields, records = list(product.fields), product.records
+        product.fields = [dataclasses.replace(f, type="string") if f.name == "IsActive" else f
+                          for f in fields]
+        product.records = [{**r, "IsActive": "yes"} for r in records]
+        try:
+            with pytest.raises(SchemaMismatchError) as info:
+                federation.sql("SELECT Id, IsActive FROM salesforce.Product2")
+        finally:
+            product.fields, product.records = fields, records
+    message = str(info.value)
+    assert message.startswith("salesforce.Product2.IsActive: sent a value that does not fit")
+    assert "'yes'" in message and "discovered as boolean, now string" in message
