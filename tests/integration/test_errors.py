@@ -15,6 +15,7 @@ from federation.errors import (
     QueryError,
     RateLimitedError,
     SchemaMismatchError,
+    SourceError,
     SourceUnavailableError,
 )
 
@@ -171,3 +172,35 @@ def test_field_that_changed_type_names_both_types(sandbox, salesforce_sim):
     message = str(info.value)
     assert message.startswith("salesforce.Product2.IsActive: sent a value that does not fit")
     assert "'yes'" in message and "discovered as boolean, now string" in message
+
+
+@pytest.mark.parametrize("source, table", [("salesforce", "Account"), ("hubspot", "deals"),
+                                           ("dynamics", "accounts")])
+def test_source_down_per_adapter(sandbox, source, table):
+    raw = sandbox.catalog()
+    raw["sources"] = {source: raw["sources"][source]}
+    raw["sources"][source]["url"] = f"http://127.0.0.1:{_free_port()}"
+    raw["sources"][source]["retry"] = {"max_attempts": 2, "budget": 2,
+                                       "backoff_initial_seconds": 0.01}
+    if source == "dynamics":
+        raw["sources"][source]["options"]["authority"] = raw["sources"][source]["url"]
+    with Federation(parse_catalog(raw, base_dir=Path("."))) as federation, \
+            pytest.raises(SourceUnavailableError, match=f"{source}: unavailable after retries"):
+        federation.sql(f"SELECT * FROM {source}.{table}")
+
+
+@pytest.mark.parametrize("source, table, kind", [
+    ("salesforce", "Account", "query"), ("hubspot", "deals", "list"),
+    ("dynamics", "accounts", "data"),
+])
+def test_malformed_response_per_adapter(sandbox, source, table, kind):
+    sim = sandbox.simulators[source]
+    with federation_with_retry(sandbox) as federation:
+        federation.tables(source)
+        sim.inject(status=200, body="<html>proxy login</html>", kinds=[kind])
+        try:
+            with pytest.raises(SourceError) as info:
+                federation.sql(f"SELECT * FROM {source}.{table}")
+        finally:
+            sim.clear_faults()
+    assert str(info.value).startswith(f"{source}.{table}:")
