@@ -170,3 +170,14 @@ def test_search_body_shape(small, monkeypatch):
         {"propertyName": "amount", "operator": "GT", "value": "5"},
         {"propertyName": "dealstage", "operator": "EQ", "value": "closedwon"},
     ]}]
+
+
+def test_date_versioned_api_gives_the_same_answer(small, monkeypatch):
+    _, url = small
+    sql = "SELECT id, dealname, amount FROM hubspot.deals WHERE amount > 10"
+    with federation(url, monkeypatch) as v3, \
+            federation(url, monkeypatch, api_version="2026-03") as dated:
+        expected = sorted(v3.sql(sql).to_pylist(), key=str)
+        assert sorted(dated.sql(sql).to_pylist(), key=str) == expected
+        assert dated.last_stats.scans[0].native_request.startswith(
+            "POST /crm/objects/2026-03/deals/search")
