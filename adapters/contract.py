@@ -14,10 +14,13 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from sqlglot import exp
+
+if TYPE_CHECKING:
+    from adapters.http import SourceHTTP
 
 
 class Pushdown(enum.IntEnum):
@@ -124,9 +127,15 @@ class Adapter(ABC):
 
     #: catalog ``type`` this adapter serves
     type_name: str = ""
+    #: pydantic model validating the source's ``options`` in the catalog
+    Options: Any = None
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, http: SourceHTTP, options: Any,
+                 credentials: Credentials) -> None:
         self.name = name
+        self.http = http
+        self.options = options
+        self.credentials = credentials
 
     @abstractmethod
     def discover(self) -> dict[str, TableInfo]:
@@ -150,8 +159,9 @@ class Adapter(ABC):
     ) -> Iterator[pa.RecordBatch]:
         """Yield the rows as record batches with exactly ``request.columns``."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release connections."""
+        self.http.close()
 
 
 class Credentials(ABC):

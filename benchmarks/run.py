@@ -1,9 +1,10 @@
 """Side-by-side performance ratios for the core engine, measured in one run.
 
-    .venv/bin/python -m benchmarks.run [--scale 20] [--repeat 5]
+    .venv/bin/python -m benchmarks.run [--scale 25] [--repeat 5]
 
-Scale 20 is about 100,000 opportunities. Results print as a table and are written to
-``benchmarks/results/latest.json``; copy the figures into ``benchmarks/README.md``.
+Scale 25 is about 100,000 Salesforce opportunities (plus the subsidiary's HubSpot
+deals). Results print as a table and are written to ``benchmarks/results/latest.json``;
+copy the figures into ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def planning_times(box: Any, repeat: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", type=float, default=20.0)
+    parser.add_argument("--scale", type=float, default=25.0)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/latest.json"))
     args = parser.parse_args()

@@ -7,7 +7,6 @@ their attribute name (``parentcustomerid``) holding the target's GUID.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlglot import exp
 
+from adapters.auth import BearerToken
 from adapters.contract import (
     Adapter,
     Column,
@@ -64,10 +64,7 @@ class DynamicsAdapter(Adapter):
 
     def __init__(self, name: str, http: SourceHTTP, options: DynamicsOptions,
                  credentials: Credentials) -> None:
-        super().__init__(name)
-        self.http = http
-        self.options = options
-        self.credentials = credentials
+        super().__init__(name, http, options, credentials)
         if credentials.get("access_token") is None and (
             credentials.get("client_id") is None or credentials.get("client_secret") is None
             or options.tenant_id is None
@@ -76,19 +73,11 @@ class DynamicsAdapter(Adapter):
                 "needs access_token, or client_id, client_secret and options.tenant_id",
                 source=name, object="auth",
                 hint="set them under sources.<name> (secrets as env: or file: references)")
-        self._token: str | None = None
-        self._token_lock = threading.Lock()
+        self.token = BearerToken(credentials.get("access_token"), self._fetch_token)
         self._sets: dict[str, str] = {}  # table (entity set) → logical name
         self._choices: dict[str, dict[str, dict[int, str]]] = {}  # table → label col → options
 
     # -- auth and HTTP ------------------------------------------------------------------
-
-    def _token_value(self, ctx: ScanContext | None, refresh: bool = False) -> str:
-        with self._token_lock:
-            if self._token is None or refresh:
-                static = self.credentials.get("access_token")
-                self._token = static if static is not None else self._fetch_token(ctx)
-            return self._token
 
     def _fetch_token(self, ctx: ScanContext | None) -> str:
         url = f"{self.options.authority.rstrip('/')}/{self.options.tenant_id}/oauth2/v2.0/token"
@@ -114,25 +103,15 @@ class DynamicsAdapter(Adapter):
 
     def _get(self, url: str, ctx: ScanContext | None, *, object: str | None = None,
              headers: dict[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
-        refreshed = False
-        while True:
-            auth = {"Authorization": f"Bearer {self._token_value(ctx)}",
-                    "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
-            try:
-                response = self.http.send("GET", url, ctx, headers={**(headers or {}), **auth},
-                                          classify=lambda r: self._classify(r, object),
-                                          **kwargs)
-            except AuthenticationError:
-                if refreshed or self.credentials.get("access_token") is not None:
-                    raise
-                refreshed = True
-                self._token_value(ctx, refresh=True)
-                continue
-            try:
-                return response.json()
-            except ValueError as exc:
-                raise SourceError("answered with something that is not JSON", source=self.name,
-                                  object=object, hint="check the source URL") from exc
+        odata = {"OData-MaxVersion": "4.0", "OData-Version": "4.0", **(headers or {})}
+        response = self.token.call(lambda auth: self.http.send(
+            "GET", url, ctx, headers={**odata, **auth},
+            classify=lambda r: self._classify(r, object), **kwargs), ctx)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise SourceError("answered with something that is not JSON", source=self.name,
+                              object=object, hint="check the source URL") from exc
 
     def _classify(self, response: httpx.Response, object: str | None) -> SourceError | None:
         status = response.status_code
@@ -331,8 +310,6 @@ class DynamicsAdapter(Adapter):
             f"{current or 'missing'}", source=self.name, object=table.name, field=field,
             hint="the column changed in Dataverse; Concord rediscovers on the next query")
 
-    def close(self) -> None:
-        self.http.close()
 
 
 def _label(label: Any) -> str:

@@ -89,10 +89,7 @@ class HubSpotAdapter(Adapter):
 
     def __init__(self, name: str, http: SourceHTTP, options: HubSpotOptions,
                  credentials: Credentials) -> None:
-        super().__init__(name)
-        self.http = http
-        self.options = options
-        self.credentials = credentials
+        super().__init__(name, http, options, credentials)
         if credentials.get("access_token") is None:
             raise CatalogError("needs an access_token (a private app token)", source=name,
                                object="auth",
@@ -403,8 +400,6 @@ class HubSpotAdapter(Adapter):
             ctx.metrics.rows += len(rows)
             yield _rows_batch(rows, schema)
 
-    def close(self) -> None:
-        self.http.close()
 
 
 @dataclass(frozen=True)

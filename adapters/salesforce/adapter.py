@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,6 +11,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlglot import exp
 
+from adapters.auth import BearerToken
 from adapters.contract import (
     Adapter,
     Column,
@@ -32,7 +32,6 @@ from federation.errors import (
     SchemaMismatchError,
     SourceError,
     SourceQueryError,
-    SourceUnavailableError,
 )
 
 
@@ -52,13 +51,9 @@ class SalesforceAdapter(Adapter):
 
     def __init__(self, name: str, http: SourceHTTP, options: SalesforceOptions,
                  credentials: Credentials) -> None:
-        super().__init__(name)
-        self.http = http
-        self.options = options
-        self.credentials = credentials
-        self._token: str | None = None
+        super().__init__(name, http, options, credentials)
         self._instance: str | None = None
-        self._token_lock = threading.Lock()
+        self.token = BearerToken(credentials.get("access_token"), self._fetch_token)
         if credentials.get("access_token") is None and (
             credentials.get("client_id") is None or credentials.get("client_secret") is None
         ):
@@ -70,16 +65,7 @@ class SalesforceAdapter(Adapter):
 
     # -- auth -------------------------------------------------------------------------
 
-    def _auth_headers(self, ctx: ScanContext | None, *, refresh: bool = False) -> dict[str, str]:
-        with self._token_lock:
-            if self._token is None or refresh:
-                self._token = self._fetch_token(ctx)
-            return {"Authorization": f"Bearer {self._token}"}
-
     def _fetch_token(self, ctx: ScanContext | None) -> str:
-        static = self.credentials.get("access_token")
-        if static is not None:
-            return static
         form = {
             "grant_type": "client_credentials",
             "client_id": self.credentials.get("client_id") or "",
@@ -114,23 +100,12 @@ class SalesforceAdapter(Adapter):
     def _get(self, path: str, ctx: ScanContext | None, *, object: str | None = None,
              **kwargs: Any) -> httpx.Response:
         headers = dict(kwargs.pop("headers", {}))
-        refreshed = False
-        while True:
-            auth = self._auth_headers(ctx)
-            try:
-                response = self.http.send(
-                    "GET", self._url(path), ctx, headers={**headers, **auth},
-                    classify=lambda r: self._classify(r, object), **kwargs,
-                )
-            except AuthenticationError:
-                if refreshed or self.credentials.get("access_token") is not None:
-                    raise
-                refreshed = True
-                self._auth_headers(ctx, refresh=True)
-                continue
-            if ctx is not None and "Sforce-Limit-Info" in response.headers:
-                ctx.metrics.rate_limit = response.headers["Sforce-Limit-Info"]
-            return response
+        response = self.token.call(lambda auth: self.http.send(
+            "GET", self._url(path), ctx, headers={**headers, **auth},
+            classify=lambda r: self._classify(r, object), **kwargs), ctx)
+        if ctx is not None and "Sforce-Limit-Info" in response.headers:
+            ctx.metrics.rate_limit = response.headers["Sforce-Limit-Info"]
+        return response
 
     def _classify(self, response: httpx.Response, object: str | None) -> SourceError | None:
         """Map Salesforce's JSON-array error bodies to typed errors."""
@@ -263,9 +238,3 @@ class SalesforceAdapter(Adapter):
             f"{what}: discovered as {before.native_type if before else '?'}, now "
             f"{now.get(field, 'missing')}", source=self.name, object=table.name, field=field,
             hint="the field changed in Salesforce; Concord rediscovers on the next query")
-
-    def close(self) -> None:
-        self.http.close()
-
-
-__all__ = ["SalesforceAdapter", "SalesforceOptions", "SourceUnavailableError"]

@@ -21,7 +21,6 @@ import logging
 import math
 import re
 import secrets
-import threading
 import time
 import uuid
 import zlib
@@ -34,9 +33,10 @@ from urllib.parse import parse_qsl, quote, unquote
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from sandbox.projections.dataverse_model import DataverseAttribute, DataverseEntity, DataverseOrg
+from sandbox.simulators.base import Fault as BaseFault
+from sandbox.simulators.base import SimulatorBase
 
 from .metadata import (
     CAST_TYPES,
@@ -94,15 +94,8 @@ class DataverseSimConfig:
     clock: Callable[[], float] = time.monotonic
 
 
-@dataclass
-class Fault:
-    """One queued failure: the next ``count`` matching requests answer ``status``."""
-
-    status: int
-    count: int = 1
-    retry_after: float | None = None
-    body: Any = None  # JSON-able value, or str for a raw (e.g. HTML gateway) body
-    kinds: tuple[str, ...] | None = None  # request kinds affected; None = all
+class Fault(BaseFault):
+    """A queued failure whose default body is Dataverse's OData error."""
 
     def default_body(self) -> Any:
         code, message = _FAULT_DEFAULTS.get(
@@ -457,54 +450,27 @@ _GUID = re.compile(r"^\{?([0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12})\
 _SYSTEM_OPTIONS = {"$select", "$filter", "$orderby", "$top", "$count", "$skiptoken", "$expand"}
 
 
-class DataverseSimulator:
+class DataverseSimulator(SimulatorBase[SimStats, Fault]):
     """One simulated Dataverse environment: the ASGI ``app`` plus test hooks."""
 
+    fault_class = Fault
+    stats_class = SimStats
+    json_response = staticmethod(_json)
+    sandbox_resets = {"/__sandbox/limits/reset": "reset_limits"}
+    unknown_hook_body = {"error": {"code": "NOT_FOUND", "message": "unknown sandbox hook"}}
+
     def __init__(self, org: DataverseOrg, config: DataverseSimConfig | None = None) -> None:
+        super().__init__()
         self.org = org
         self.config = config or DataverseSimConfig()
-        self.stats = SimStats()
-        self._lock = threading.Lock()
-        self._faults: deque[Fault] = deque()
         self._issued_tokens: dict[str, float] = {}  # token -> expiry (time.time)
         self._window: deque[tuple[float, float]] = deque()  # (start, duration_ms)
         self._in_flight = 0
         self._views: dict[str, _EntityView] = {}
         self._index: dict[str, tuple[DataverseEntity, Mapping[str, Any]]] = {}
         self._index_sig: tuple[int, ...] | None = None
-        self.app = Starlette(
-            routes=[
-                Route(
-                    "/{path:path}",
-                    self._dispatch,
-                    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
-                )
-            ]
-        )
-        self.app.state.simulator = self
 
     # ------------------------------------------------------------------ test hooks
-    def inject(
-        self,
-        status: int,
-        count: int = 1,
-        retry_after: float | None = None,
-        body: Any = None,
-        kinds: tuple[str, ...] | list[str] | None = None,
-    ) -> None:
-        """Make the next ``count`` requests (of ``kinds``, default any) fail with ``status``."""
-        fault = Fault(status, count, retry_after, body, tuple(kinds) if kinds else None)
-        with self._lock:
-            self._faults.append(fault)
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def reset_stats(self) -> None:
-        with self._lock:
-            self.stats = SimStats()
-
     def reset_limits(self) -> None:
         """Empty the service-protection sliding window."""
         with self._lock:
@@ -536,12 +502,6 @@ class DataverseSimulator:
         """Invalidate every issued token (simulates expiry)."""
         with self._lock:
             self._issued_tokens.clear()
-
-    def serve(self, **kwargs: Any) -> Any:
-        """Serve ``app`` on a loopback port; see ``sandbox.simulators.serve.serve_in_thread``."""
-        from sandbox.simulators.serve import serve_in_thread
-
-        return serve_in_thread(self.app, **kwargs)
 
     # ------------------------------------------------------------------ model helpers
     def _entity_by_logical(self, logical: str) -> DataverseEntity | None:
@@ -673,16 +633,6 @@ class DataverseSimulator:
         response.headers["x-ms-ratelimit-burst-remaining-xrm-requests"] = str(remaining)
         response.headers["x-ms-ratelimit-time-remaining-xrm-requests"] = f"{time_left:,.2f}"
         return response
-
-    def _take_fault(self, kind: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.kinds is None or kind in fault.kinds:
-                    fault.count -= 1
-                    if fault.count <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
 
     # ------------------------------------------------------------------ service protection
     def _trim(self, now: float) -> None:
@@ -1268,32 +1218,6 @@ class DataverseSimulator:
             )
         lines += ["</EntityContainer>", "</Schema>", "</edmx:DataServices>", "</edmx:Edmx>"]
         return "\n".join(lines)
-
-    # ------------------------------------------------------------------ sandbox hooks
-    async def _sandbox(self, request: Request, path: str) -> Response:
-        route = path.rstrip("/")
-        if route == "/__sandbox/stats" and request.method == "GET":
-            return _json(self.stats.to_dict())
-        if route == "/__sandbox/stats/reset" and request.method == "POST":
-            self.reset_stats()
-            return _json({"ok": True})
-        if route == "/__sandbox/faults" and request.method == "POST":
-            spec = json.loads(await request.body() or b"{}")
-            self.inject(
-                status=int(spec["status"]),
-                count=int(spec.get("count", 1)),
-                retry_after=spec.get("retry_after"),
-                body=spec.get("body"),
-                kinds=spec.get("kinds"),
-            )
-            return _json({"ok": True, "queued": len(self._faults)})
-        if route == "/__sandbox/faults" and request.method == "DELETE":
-            self.clear_faults()
-            return _json({"ok": True})
-        if route == "/__sandbox/limits/reset" and request.method == "POST":
-            self.reset_limits()
-            return _json({"ok": True})
-        return _json({"error": {"code": "NOT_FOUND", "message": "unknown sandbox hook"}}, 404)
 
 
 # ----------------------------------------------------------------------------- helpers

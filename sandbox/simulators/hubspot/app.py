@@ -24,7 +24,6 @@ import datetime as dt
 import json
 import logging
 import re
-import threading
 import time
 import uuid
 from collections import Counter, deque
@@ -35,7 +34,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from sandbox.projections.hubspot_model import (
     HubSpotAssociation,
@@ -46,6 +44,8 @@ from sandbox.projections.hubspot_model import (
     HubSpotProperty,
     HubSpotRecord,
 )
+from sandbox.simulators.base import Fault as BaseFault
+from sandbox.simulators.base import SimulatorBase
 
 from .errors import HubSpotApiError, not_found, rate_limited, unauthenticated, validation_error
 from .search import SearchError, SearchIndex, SearchLimits
@@ -161,15 +161,8 @@ class HubSpotSimConfig:
     clock: Callable[[], float] = time.monotonic
 
 
-@dataclass
-class Fault:
-    """One queued failure: the next ``count`` matching requests answer ``status``."""
-
-    status: int
-    count: int = 1
-    retry_after: float | None = None
-    body: Any = None  # JSON-able value, or str for a raw (e.g. HTML gateway) body
-    kinds: tuple[str, ...] | None = None  # request kinds affected; None = all
+class Fault(BaseFault):
+    """A queued failure whose default answer is HubSpot's error for the status."""
 
     def default_error(self) -> HubSpotApiError:
         category, message = _FAULT_DEFAULTS.get(
@@ -312,29 +305,23 @@ def _classify(method: str, api: str, version: str, parts: list[str]) -> str:
     return "other"
 
 
-class HubSpotSimulator:
+class HubSpotSimulator(SimulatorBase[SimStats, Fault]):
     """One simulated portal: the ASGI ``app`` plus test hooks (``stats``, ``inject``)."""
 
+    fault_class = Fault
+    stats_class = SimStats
+    json_response = staticmethod(_json)
+    sandbox_resets = {"/__sandbox/rate-limits/reset": "reset_rate_limits"}
+    unknown_hook_body = {"status": "error", "message": "unknown sandbox hook"}
+
     def __init__(self, portal: HubSpotPortal, config: HubSpotSimConfig | None = None) -> None:
+        super().__init__()
         self.portal = portal
         self.config = config or HubSpotSimConfig()
-        self.stats = SimStats()
         self.daily_usage = 0
-        self._lock = threading.Lock()
-        self._faults: deque[Fault] = deque()
         self._search_window = _Window(1.0)
         self._general_window = _Window(10.0)
         self.reload()
-        self.app = Starlette(
-            routes=[
-                Route(
-                    "/{path:path}",
-                    self._dispatch,
-                    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
-                )
-            ]
-        )
-        self.app.state.simulator = self
 
     # ------------------------------------------------------------------ indexes
     def reload(self) -> None:
@@ -434,39 +421,12 @@ class HubSpotSimulator:
         return self._objects[name]
 
     # ------------------------------------------------------------------ test hooks
-    def inject(
-        self,
-        status: int,
-        count: int = 1,
-        retry_after: float | None = None,
-        body: Any = None,
-        kinds: tuple[str, ...] | list[str] | None = None,
-    ) -> None:
-        """Make the next ``count`` requests (of ``kinds``, default any) fail with ``status``."""
-        fault = Fault(status, count, retry_after, body, tuple(kinds) if kinds else None)
-        with self._lock:
-            self._faults.append(fault)
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def reset_stats(self) -> None:
-        with self._lock:
-            self.stats = SimStats()
-
     def reset_rate_limits(self) -> None:
         """Forget recent requests and the day's usage (a fresh window and day)."""
         with self._lock:
             self._search_window.hits.clear()
             self._general_window.hits.clear()
             self.daily_usage = 0
-
-    def serve(self, **kwargs: Any) -> Any:
-        """Serve ``app`` on a loopback port; see ``sandbox.simulators.serve.serve_in_thread``."""
-        from sandbox.simulators.serve import serve_in_thread
-
-        return serve_in_thread(self.app, **kwargs)
 
     # ------------------------------------------------------------------ dispatch
     async def _dispatch(self, request: Request) -> Response:
@@ -528,16 +488,6 @@ class HubSpotSimulator:
         response = await self._route(request, api, version, parts, kind)
         response.headers.update(self._rate_headers(kind, now))
         return response
-
-    def _take_fault(self, kind: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.kinds is None or kind in fault.kinds:
-                    fault.count -= 1
-                    if fault.count <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
 
     # ------------------------------------------------------------------ rate limits
     def _throttle(self, kind: str, now: float) -> None:
@@ -1127,32 +1077,8 @@ class HubSpotSimulator:
         return _json(body)
 
     # ------------------------------------------------------------------ sandbox hooks
-    async def _sandbox(self, request: Request, path: str) -> Response:
-        route = path.rstrip("/")
-        if route == "/__sandbox/stats" and request.method == "GET":
-            body = self.stats.to_dict()
-            body["daily_usage"] = self.daily_usage
-            return _json(body)
-        if route == "/__sandbox/stats/reset" and request.method == "POST":
-            self.reset_stats()
-            return _json({"ok": True})
-        if route == "/__sandbox/faults" and request.method == "POST":
-            spec = json.loads(await request.body() or b"{}")
-            self.inject(
-                status=int(spec["status"]),
-                count=int(spec.get("count", 1)),
-                retry_after=spec.get("retry_after"),
-                body=spec.get("body"),
-                kinds=spec.get("kinds"),
-            )
-            return _json({"ok": True, "queued": len(self._faults)})
-        if route == "/__sandbox/faults" and request.method == "DELETE":
-            self.clear_faults()
-            return _json({"ok": True})
-        if route == "/__sandbox/rate-limits/reset" and request.method == "POST":
-            self.reset_rate_limits()
-            return _json({"ok": True})
-        return _json({"status": "error", "message": "unknown sandbox hook"}, 404)
+    def _stats_body(self) -> dict[str, Any]:
+        return {**self.stats.to_dict(), "daily_usage": self.daily_usage}
 
 
 def _bearer(request: Request) -> str | None:

@@ -18,7 +18,6 @@ import json
 import logging
 import re
 import secrets
-import threading
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
@@ -29,9 +28,10 @@ from urllib.parse import parse_qs
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from sandbox.projections.salesforce_model import SalesforceOrg, SObject, SObjectField
+from sandbox.simulators.base import Fault as BaseFault
+from sandbox.simulators.base import SimulatorBase
 
 from .errors import SalesforceApiError, invalid_session, not_found
 from .soql import STRING_TYPES, QueryResult, SoqlEngine
@@ -68,15 +68,8 @@ class SalesforceSimConfig:
     clock: Callable[[], float] = time.monotonic
 
 
-@dataclass
-class Fault:
-    """One queued failure: the next ``count`` matching requests answer ``status``."""
-
-    status: int
-    count: int = 1
-    retry_after: float | None = None
-    body: Any = None  # JSON-able value, or str for a raw (e.g. HTML) body
-    kinds: tuple[str, ...] | None = None  # request kinds affected; None = all
+class Fault(BaseFault):
+    """A queued failure whose default body is Salesforce's JSON-array error."""
 
     def default_body(self) -> Any:
         code, message = _FAULT_DEFAULTS.get(
@@ -160,54 +153,27 @@ _SOAP_TYPES = {
 }
 
 
-class SalesforceSimulator:
+class SalesforceSimulator(SimulatorBase[SimStats, Fault]):
     """One simulated org: the ASGI ``app`` plus test hooks (``stats``, ``inject``)."""
 
+    fault_class = Fault
+    stats_class = SimStats
+    json_response = staticmethod(_json)
+    sandbox_resets = {"/__sandbox/usage/reset": "reset_usage"}
+    unknown_hook_body = [{"message": "unknown sandbox hook", "errorCode": "NOT_FOUND"}]
+
     def __init__(self, org: SalesforceOrg, config: SalesforceSimConfig | None = None) -> None:
+        super().__init__()
         self.org = org
         self.config = config or SalesforceSimConfig()
         self.engine = SoqlEngine(org, null_negation_matches=self.config.null_negation_matches)
-        self.stats = SimStats()
         self.api_usage = 0
-        self._lock = threading.Lock()
-        self._faults: deque[Fault] = deque()
         self._issued_tokens: dict[str, str] = {}  # token -> client_id
         self._cursors: dict[str, OrderedDict[str, _Cursor]] = {}
         self._locator_seq = itertools.count(1)
         self._recent: deque[float] = deque()
-        self.app = Starlette(
-            routes=[
-                Route(
-                    "/{path:path}",
-                    self._dispatch,
-                    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
-                )
-            ]
-        )
-        self.app.state.simulator = self
 
     # ------------------------------------------------------------------ test hooks
-    def inject(
-        self,
-        status: int,
-        count: int = 1,
-        retry_after: float | None = None,
-        body: Any = None,
-        kinds: tuple[str, ...] | list[str] | None = None,
-    ) -> None:
-        """Make the next ``count`` requests (of ``kinds``, default any) fail with ``status``."""
-        fault = Fault(status, count, retry_after, body, tuple(kinds) if kinds else None)
-        with self._lock:
-            self._faults.append(fault)
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def reset_stats(self) -> None:
-        with self._lock:
-            self.stats = SimStats()
-
     def reset_usage(self) -> None:
         """Start a new 'day' for the daily API request limit."""
         with self._lock:
@@ -225,12 +191,6 @@ class SalesforceSimulator:
         with self._lock:
             self._issued_tokens.clear()
             self._cursors.clear()
-
-    def serve(self, **kwargs: Any) -> Any:
-        """Serve ``app`` on a loopback port; see ``sandbox.simulators.serve.serve_in_thread``."""
-        from sandbox.simulators.serve import serve_in_thread
-
-        return serve_in_thread(self.app, **kwargs)
 
     # ------------------------------------------------------------------ dispatch
     async def _dispatch(self, request: Request) -> Response:
@@ -292,16 +252,6 @@ class SalesforceSimulator:
             return self._error(SalesforceApiError(500, code, message), limit=True)
         response.headers["Sforce-Limit-Info"] = self._limit_info()
         return response
-
-    def _take_fault(self, kind: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.kinds is None or kind in fault.kinds:
-                    fault.count -= 1
-                    if fault.count <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
 
     def _throttle(self) -> Response | None:
         rps = self.config.requests_per_second
@@ -576,32 +526,8 @@ class SalesforceSimulator:
         return _json(body)
 
     # ------------------------------------------------------------------ sandbox hooks
-    async def _sandbox(self, request: Request, path: str) -> Response:
-        route = path.rstrip("/")
-        if route == "/__sandbox/stats" and request.method == "GET":
-            body = self.stats.to_dict()
-            body["api_usage"] = self.api_usage
-            return _json(body)
-        if route == "/__sandbox/stats/reset" and request.method == "POST":
-            self.reset_stats()
-            return _json({"ok": True})
-        if route == "/__sandbox/faults" and request.method == "POST":
-            spec = json.loads(await request.body() or b"{}")
-            self.inject(
-                status=int(spec["status"]),
-                count=int(spec.get("count", 1)),
-                retry_after=spec.get("retry_after"),
-                body=spec.get("body"),
-                kinds=spec.get("kinds"),
-            )
-            return _json({"ok": True, "queued": len(self._faults)})
-        if route == "/__sandbox/faults" and request.method == "DELETE":
-            self.clear_faults()
-            return _json({"ok": True})
-        if route == "/__sandbox/usage/reset" and request.method == "POST":
-            self.reset_usage()
-            return _json({"ok": True})
-        return _json([{"message": "unknown sandbox hook", "errorCode": "NOT_FOUND"}], 404)
+    def _stats_body(self) -> dict[str, Any]:
+        return {**self.stats.to_dict(), "api_usage": self.api_usage}
 
 
 def _classify(path: str) -> str:

@@ -1,0 +1,155 @@
+"""Test-hook plumbing shared by the vendor simulators (Salesforce, HubSpot, Dataverse).
+
+Each simulator answers its vendor's wire protocol differently, but the harness around it is
+the same: a fault queue that makes the next requests fail, resettable counters, a Starlette
+app with one catch-all route, a loopback server, and the ``/__sandbox/...`` HTTP hooks that
+expose those to tests running against a served simulator. ``SimulatorBase`` owns that part
+once; subclasses supply only what differs per vendor (their ``Fault`` and stats classes, the
+JSON encoding, the extra stats and reset routes, and the body of an unknown hook).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+__all__ = ["Fault", "SimulatorBase"]
+
+
+@dataclass
+class Fault:
+    """One queued failure: the next ``count`` matching requests answer ``status``.
+
+    Vendors subclass it to add the default error body for a status in their own format.
+    """
+
+    status: int
+    count: int = 1
+    retry_after: float | None = None
+    body: Any = None  # JSON-able value, or str for a raw (e.g. HTML gateway) body
+    kinds: tuple[str, ...] | None = None  # request kinds affected; None = all
+
+
+class _Stats(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+StatsT = TypeVar("StatsT", bound=_Stats)
+FaultT = TypeVar("FaultT", bound=Fault)
+
+
+class SimulatorBase(Generic[StatsT, FaultT]):
+    """The ASGI ``app`` and vendor-neutral test hooks (``stats``, ``inject``, ``serve``).
+
+    Subclasses set the class attributes below, implement ``_dispatch`` (handing
+    ``/__sandbox/`` paths to ``_sandbox``) and may extend ``_stats_body``.
+    """
+
+    fault_class: ClassVar[type[Any]]  # the vendor's ``Fault`` subclass
+    stats_class: ClassVar[Callable[[], Any]]  # builds a fresh, zeroed stats object
+    # The vendor's JSON response builder: (body, status) -> Response.
+    json_response: ClassVar[Callable[..., Response]]
+    # JSON body answered (with 404) for an unknown /__sandbox/ route, in the vendor's format.
+    unknown_hook_body: ClassVar[Any]
+    # Vendor-specific POST reset hooks: route -> name of a no-argument method to call.
+    sandbox_resets: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self) -> None:
+        self.stats: StatsT = self.stats_class()
+        self._lock = threading.Lock()
+        self._faults: deque[FaultT] = deque()
+        self.app = Starlette(
+            routes=[
+                Route(
+                    "/{path:path}",
+                    self._dispatch,
+                    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+                )
+            ]
+        )
+        self.app.state.simulator = self
+
+    # ------------------------------------------------------------------ vendor hooks
+    async def _dispatch(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def _stats_body(self) -> dict[str, Any]:
+        """What GET ``/__sandbox/stats`` answers; vendors add their usage counters."""
+        return self.stats.to_dict()
+
+    # ------------------------------------------------------------------ test hooks
+    def inject(
+        self,
+        status: int,
+        count: int = 1,
+        retry_after: float | None = None,
+        body: Any = None,
+        kinds: tuple[str, ...] | list[str] | None = None,
+    ) -> None:
+        """Make the next ``count`` requests (of ``kinds``, default any) fail with ``status``."""
+        fault = self.fault_class(status, count, retry_after, body, tuple(kinds) if kinds else None)
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self.stats = self.stats_class()
+
+    def serve(self, **kwargs: Any) -> Any:
+        """Serve ``app`` on a loopback port; see ``sandbox.simulators.serve.serve_in_thread``."""
+        from sandbox.simulators.serve import serve_in_thread
+
+        return serve_in_thread(self.app, **kwargs)
+
+    def _take_fault(self, kind: str) -> FaultT | None:
+        """Consume one use of the oldest queued fault that applies to ``kind``, if any."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.kinds is None or kind in fault.kinds:
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    # ------------------------------------------------------------------ sandbox hooks
+    async def _sandbox(self, request: Request, path: str) -> Response:
+        """Answer the ``/__sandbox/...`` HTTP hooks (for tests against a served simulator)."""
+        route = path.rstrip("/")
+        method = request.method
+        if route == "/__sandbox/stats" and method == "GET":
+            return self.json_response(self._stats_body())
+        if route == "/__sandbox/stats/reset" and method == "POST":
+            self.reset_stats()
+            return self.json_response({"ok": True})
+        if route == "/__sandbox/faults" and method == "POST":
+            spec = json.loads(await request.body() or b"{}")
+            self.inject(
+                status=int(spec["status"]),
+                count=int(spec.get("count", 1)),
+                retry_after=spec.get("retry_after"),
+                body=spec.get("body"),
+                kinds=spec.get("kinds"),
+            )
+            return self.json_response({"ok": True, "queued": len(self._faults)})
+        if route == "/__sandbox/faults" and method == "DELETE":
+            self.clear_faults()
+            return self.json_response({"ok": True})
+        reset = self.sandbox_resets.get(route)
+        if reset is not None and method == "POST":
+            getattr(self, reset)()
+            return self.json_response({"ok": True})
+        return self.json_response(self.unknown_hook_body, 404)
