@@ -129,13 +129,18 @@ class Adapter(ABC):
     type_name: str = ""
     #: pydantic model validating the source's ``options`` in the catalog
     Options: Any = None
+    #: URL schemes the catalog accepts for this source type
+    url_schemes: tuple[str, ...] = ("http", "https")
+    #: whether the engine should give the adapter an HTTP client (``http``)
+    uses_http: bool = True
 
-    def __init__(self, name: str, http: SourceHTTP, options: Any,
-                 credentials: Credentials) -> None:
+    def __init__(self, name: str, http: SourceHTTP | None, options: Any,
+                 credentials: Credentials, *, url: str = "") -> None:
         self.name = name
-        self.http = http
+        self.http = http  # type: ignore[assignment]
         self.options = options
         self.credentials = credentials
+        self.url = url
 
     @abstractmethod
     def discover(self) -> dict[str, TableInfo]:
@@ -161,7 +166,8 @@ class Adapter(ABC):
 
     def close(self) -> None:
         """Release connections."""
-        self.http.close()
+        if self.http is not None:
+            self.http.close()
 
 
 class Credentials(ABC):

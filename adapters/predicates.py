@@ -242,7 +242,8 @@ def literal_for(col: Column, node: exp.Expression) -> Any | None:
         if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
             return _date_value(kind, text) if _DATE.match(text) else _timestamp_value(kind, text)
         return None
-    if (pa.types.is_integer(kind) or pa.types.is_floating(kind)) and _NUMBER.match(text):
+    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+    if numeric and _NUMBER.match(text):
         try:
             return Decimal(text)
         except InvalidOperation:

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from adapters.contract import Credentials
 from adapters.registry import ADAPTERS
@@ -44,7 +51,7 @@ class RetrySettings(_Strict):
 
 class SourceConfig(_Strict):
     type: str
-    url: str = Field(pattern=r"^https?://")
+    url: str
     description: str = ""
     cache_ttl_seconds: float = Field(300.0, ge=0)
     max_concurrency: int = Field(4, ge=1, le=64)
@@ -62,6 +69,13 @@ class SourceConfig(_Strict):
             known = ", ".join(sorted(ADAPTERS))
             raise ValueError(f"unknown source type {value!r} (known: {known})")
         return value
+
+    @model_validator(mode="after")
+    def _url_scheme(self) -> SourceConfig:
+        schemes = ADAPTERS[self.type].url_schemes
+        if not any(self.url.startswith(f"{s}:") for s in schemes):
+            raise ValueError("url must start with " + " or ".join(f"{s}://" for s in schemes))
+        return self
 
 
 class Settings(_Strict):
@@ -193,8 +207,9 @@ def _describe(error: dict[str, Any], raw: Any) -> str:
         suggestion = _suggest_key(error["loc"])
         return f"{key_path}: unknown key{suggestion}"
     message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "string_pattern_mismatch" and loc and loc[-1] == "url":
-        message = "must start with http:// or https://"
+    if message.startswith("url must start with"):
+        key_path = ".".join([*loc, "url"])
+        message = message.removeprefix("url ")
     return f"{key_path}: {message}"
 
 

@@ -75,20 +75,23 @@ class Federation:
         config = self.catalog.sources[source]
         adapter_cls = ADAPTERS[config.type]
         retry = config.retry
-        http = SourceHTTP(
-            source, config.url,
-            policy=RetryPolicy(
-                max_attempts=retry.max_attempts, budget=retry.budget,
-                backoff_initial=retry.backoff_initial_seconds,
-                backoff_max=retry.backoff_max_seconds,
-                retry_after_max=retry.retry_after_max_seconds,
-            ),
-            timeout=config.timeout_seconds,
-            max_connections=config.max_concurrency,
-            requests_per_second=config.requests_per_second,
-        )
-        options = adapter_cls.Options.model_validate(config.options)  # type: ignore[attr-defined]
-        adapter = adapter_cls(source, http, options, self.catalog.credentials(source))
+        http = None
+        if adapter_cls.uses_http:
+            http = SourceHTTP(
+                source, config.url,
+                policy=RetryPolicy(
+                    max_attempts=retry.max_attempts, budget=retry.budget,
+                    backoff_initial=retry.backoff_initial_seconds,
+                    backoff_max=retry.backoff_max_seconds,
+                    retry_after_max=retry.retry_after_max_seconds,
+                ),
+                timeout=config.timeout_seconds,
+                max_connections=config.max_concurrency,
+                requests_per_second=config.requests_per_second,
+            )
+        options = adapter_cls.Options.model_validate(config.options)
+        adapter = adapter_cls(source, http, options, self.catalog.credentials(source),
+                              url=config.url)
         return SourceRuntime(adapter=adapter,
                              semaphore=threading.Semaphore(config.max_concurrency),
                              ttl=config.cache_ttl_seconds, retry_budget=retry.budget)

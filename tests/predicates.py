@@ -39,6 +39,8 @@ def _literal(value, kind: pa.DataType) -> str:
         return f"DATE '{value.isoformat()}'"
     if pa.types.is_string(kind):
         return quote(value)
+    if pa.types.is_decimal(kind):
+        return str(value)
     return repr(value)
 
 
@@ -74,7 +76,7 @@ def atoms(table: pa.Table, columns: list[str]) -> st.SearchStrategy[str]:
         value = draw(st.sampled_from(samples))
         if value is None:
             return f"{ident} IS NULL"
-        if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
             value = draw(st.sampled_from([value, value + 1, value - 1, 0]))
             if pa.types.is_integer(kind):
                 value = int(value)

@@ -63,8 +63,8 @@ class DynamicsAdapter(Adapter):
     Options = DynamicsOptions
 
     def __init__(self, name: str, http: SourceHTTP, options: DynamicsOptions,
-                 credentials: Credentials) -> None:
-        super().__init__(name, http, options, credentials)
+                 credentials: Credentials, *, url: str = "") -> None:
+        super().__init__(name, http, options, credentials, url=url)
         if credentials.get("access_token") is None and (
             credentials.get("client_id") is None or credentials.get("client_secret") is None
             or options.tenant_id is None

@@ -88,8 +88,8 @@ class HubSpotAdapter(Adapter):
     Options = HubSpotOptions
 
     def __init__(self, name: str, http: SourceHTTP, options: HubSpotOptions,
-                 credentials: Credentials) -> None:
-        super().__init__(name, http, options, credentials)
+                 credentials: Credentials, *, url: str = "") -> None:
+        super().__init__(name, http, options, credentials, url=url)
         if credentials.get("access_token") is None:
             raise CatalogError("needs an access_token (a private app token)", source=name,
                                object="auth",

@@ -50,8 +50,8 @@ class SalesforceAdapter(Adapter):
     Options = SalesforceOptions
 
     def __init__(self, name: str, http: SourceHTTP, options: SalesforceOptions,
-                 credentials: Credentials) -> None:
-        super().__init__(name, http, options, credentials)
+                 credentials: Credentials, *, url: str = "") -> None:
+        super().__init__(name, http, options, credentials, url=url)
         self._instance: str | None = None
         self.token = BearerToken(credentials.get("access_token"), self._fetch_token)
         if credentials.get("access_token") is None and (

@@ -1,0 +1,179 @@
+"""The SQL adapter against a real PostgreSQL server and SQLite, differential to DuckDB."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import adbc_driver_sqlite.dbapi as sqlite
+import duckdb
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from federation.catalog import parse_catalog
+from federation.engine import Federation
+from federation.errors import SchemaMismatchError, SourceUnavailableError
+from tests import postgres
+from tests.conftest import normalize
+from tests.predicates import predicates
+
+ORDERS = pa.table({
+    "order_no": pa.array(range(1, 401), pa.int64()),
+    "cust_no": pa.array([i % 37 for i in range(400)], pa.int64()),
+    "customer": pa.array([None if i % 41 == 0 else ["Acme", "acme", "O'Brien", "Müller GmbH",
+                                                    "back\\slash", "Zeta", "ärger"][i % 7]
+                          for i in range(400)], pa.string()),
+    "order_date": pa.array([None if i % 53 == 0 else dt.date(2023, 1, 1) + dt.timedelta(days=i)
+                            for i in range(400)], pa.date32()),
+    "total_amount": pa.array([None if i % 29 == 0 else Decimal(i * 137 % 10000) / 4
+                              for i in range(400)], pa.decimal128(14, 2)),
+    "status": pa.array([["open", "shipped", "cancelled", None][i % 4] for i in range(400)],
+                       pa.string()),
+    "priority": pa.array([i % 5 for i in range(400)], pa.int64()),
+})
+DDL = {
+    "postgresql": "CREATE TABLE orders (order_no bigint, cust_no bigint, customer text, "
+                  "order_date date, total_amount numeric(14,2), status text, priority integer)",
+    "sqlite": "CREATE TABLE orders (order_no INTEGER, cust_no INTEGER, customer TEXT, "
+              "order_date DATE, total_amount NUMERIC(14,2), status TEXT, priority INTEGER)",
+}
+
+
+def _insert_sql() -> list[str]:
+    rows = []
+    for r in ORDERS.to_pylist():
+        values = []
+        for v in r.values():
+            if v is None:
+                values.append("NULL")
+            elif isinstance(v, str):
+                values.append("'" + v.replace("'", "''") + "'")
+            elif isinstance(v, dt.date):
+                values.append(f"'{v.isoformat()}'")
+            else:
+                values.append(str(v))
+        rows.append("(" + ", ".join(values) + ")")
+    return ["INSERT INTO orders VALUES " + ", ".join(rows)]
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[postgres.PostgresServer]:
+    if not postgres.available():
+        pytest.fail("PostgreSQL server binaries are missing: `./run test` installs them with apt")
+    server = postgres.start_postgres()
+    server.psql(DDL["postgresql"] + "; " + "; ".join(_insert_sql()))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def sqlite_path(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("sqlite") / "legacy.db"
+    with sqlite.connect(str(path)) as con, con.cursor() as cur:
+        cur.execute(DDL["sqlite"])
+        for statement in _insert_sql():
+            cur.execute(statement)
+        con.commit()
+    return str(path)
+
+
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def legacy(request, pg_server, sqlite_path) -> Iterator[Federation]:
+    url = pg_server.url if request.param == "postgresql" else f"sqlite:///{sqlite_path}"
+    raw = {"settings": {"cache_max_bytes": 0},
+           "sources": {"legacy": {"type": "sql", "url": url}}}
+    with Federation(parse_catalog(raw, base_dir=Path("."))) as fed:
+        yield fed
+
+
+@pytest.fixture(scope="module")
+def truth() -> Iterator[duckdb.DuckDBPyConnection]:
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA legacy")
+    con.register("o", ORDERS)
+    con.execute("CREATE TABLE legacy.orders AS SELECT * FROM o")
+    yield con
+
+
+def test_discovery_maps_types(legacy):
+    table = legacy.tables("legacy")["orders"]
+    assert [str(c.type) for c in table.columns] == [
+        "int64", "int64", "string", "date32[day]", "decimal128(14, 2)", "string", "int64"]
+
+
+CORPUS = [
+    "SELECT * FROM legacy.orders WHERE total_amount > 1000.50 AND status = 'open'",
+    "SELECT order_no FROM legacy.orders WHERE customer = 'acme' OR customer LIKE 'O''B%'",
+    "SELECT order_no FROM legacy.orders WHERE customer > 'M' AND order_date < DATE '2023-06-01'",
+    "SELECT order_no FROM legacy.orders WHERE customer ILIKE '%MÜLLER%' OR customer IS NULL",
+    "SELECT status, count(*), sum(total_amount) FROM legacy.orders GROUP BY status",
+    "SELECT order_no, total_amount FROM legacy.orders ORDER BY total_amount DESC NULLS LAST, "
+    "order_no LIMIT 5",
+    "SELECT order_no, customer FROM legacy.orders ORDER BY customer NULLS FIRST, order_no LIMIT 7",
+    "SELECT a.order_no FROM legacy.orders a JOIN legacy.orders b ON a.cust_no = b.cust_no "
+    "AND b.priority = 4 WHERE a.priority = 0 AND a.order_no < 40",
+]
+
+
+@pytest.mark.parametrize("sql", CORPUS)
+def test_corpus_matches_duckdb(legacy, truth, sql):
+    ordered = "ORDER BY" in sql
+    expected = normalize(truth.sql(sql).to_arrow_table(), ordered=ordered)
+    assert normalize(legacy.sql(sql), ordered=ordered) == expected
+    assert normalize(legacy.sql(sql, pushdown=False), ordered=ordered) == expected
+
+
+def test_generated_predicates(legacy, truth):
+    columns = ["order_no", "customer", "order_date", "total_amount", "status", "priority"]
+
+    @settings(max_examples=60, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(predicate=predicates(ORDERS, columns))
+    def check(predicate):
+        sql = f"SELECT order_no FROM legacy.orders WHERE {predicate}"
+        expected = normalize(truth.sql(sql).to_arrow_table())
+        assert normalize(legacy.sql(sql)) == expected, sql
+
+    check()
+
+
+def test_postgres_pushdown_is_sql(pg_server):
+    raw = {"sources": {"legacy": {"type": "sql", "url": pg_server.url}}}
+    with Federation(parse_catalog(raw, base_dir=Path("."))) as fed:
+        result = fed.sql("SELECT order_no FROM legacy.orders WHERE status = 'open' "
+                         "AND total_amount >= 100 ORDER BY total_amount DESC LIMIT 3")
+        scan = fed.last_stats.scans[0]
+    assert result.num_rows == 3
+    assert scan.native_request == (
+        'SELECT "order_no", "total_amount", "status" FROM "public"."orders" WHERE '
+        "\"status\" = 'open' AND \"total_amount\" >= 100 "
+        'ORDER BY "total_amount" DESC NULLS LAST LIMIT 3')
+    assert scan.rows == 3
+
+
+def test_database_down():
+    raw = {"sources": {"legacy": {"type": "sql",
+                                  "url": "postgresql://nobody@127.0.0.1:1/none"}}}
+    with Federation(parse_catalog(raw, base_dir=Path("."))) as fed, \
+            pytest.raises(SourceUnavailableError, match="legacy: cannot connect"):
+        fed.sql("SELECT * FROM legacy.orders")
+
+
+def test_column_that_changed_type(pg_server):
+    pg_server.psql("CREATE TABLE drift (id int, amount numeric(10,2)); "
+                   "INSERT INTO drift VALUES (1, 5.25)")
+    raw = {"sources": {"legacy": {"type": "sql", "url": pg_server.url}}}
+    try:
+        with Federation(parse_catalog(raw, base_dir=Path("."))) as fed:
+            fed.tables("legacy")
+            pg_server.psql("ALTER TABLE drift ALTER COLUMN amount TYPE text; "
+                           "UPDATE drift SET amount = 'n/a'")
+            with pytest.raises(SchemaMismatchError) as info:
+                fed.sql("SELECT amount FROM legacy.drift")
+    finally:
+        pg_server.psql("DROP TABLE drift")
+    assert str(info.value).startswith("legacy.drift.amount: sent 'n/a'")
+    assert "discovered as numeric" in str(info.value)

@@ -1,0 +1,95 @@
+"""A real PostgreSQL server for the tests: initdb + pg_ctl in a temporary folder.
+
+PostgreSQL refuses to run as root, so as root the server runs as the unprivileged
+``postgres`` user (or ``nobody``). The server listens on a free loopback port only.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _bindir() -> Path | None:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(os.path.realpath(found)).parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class PostgresServer:
+    url: str  # postgresql://user@127.0.0.1:port/postgres
+    port: int
+    datadir: Path
+    bindir: Path
+    run_as: str | None
+
+    def _cmd(self, *args: str) -> list[str]:
+        if self.run_as:
+            return ["runuser", "-u", self.run_as, "--", *args]
+        return list(args)
+
+    def psql(self, sql: str) -> str:
+        out = subprocess.run(
+            self._cmd(str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
+                      "-U", "concord", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c",
+                      sql),
+            capture_output=True, text=True, check=True)
+        return out.stdout
+
+    def stop(self) -> None:
+        subprocess.run(self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m",
+                                 "immediate", "stop"), capture_output=True, check=False)
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+def available() -> bool:
+    return _bindir() is not None
+
+
+def start_postgres() -> PostgresServer:
+    bindir = _bindir()
+    if bindir is None:
+        raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
+    run_as = None
+    if os.geteuid() == 0:
+        run_as = "postgres" if _user_exists("postgres") else "nobody"
+    root = Path(tempfile.mkdtemp(prefix="concord-pg-"))
+    datadir = root / "data"
+    if run_as:
+        shutil.chown(root, user=run_as)
+    port = _free_port()
+    server = PostgresServer(f"postgresql://concord@127.0.0.1:{port}/postgres", port, datadir,
+                            bindir, run_as)
+    subprocess.run(server._cmd(str(bindir / "initdb"), "-D", str(datadir), "-U", "concord",
+                               "--auth=trust", "-E", "UTF8", "--locale=C"),
+                   capture_output=True, check=True)
+    subprocess.run(server._cmd(str(bindir / "pg_ctl"), "-D", str(datadir), "-w", "-l",
+                               str(root / "server.log"), "-o",
+                               f"-p {port} -c listen_addresses=127.0.0.1 -k {root}",
+                               "start"),
+                   capture_output=True, check=True)
+    return server
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
