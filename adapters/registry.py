@@ -6,7 +6,9 @@ from adapters.contract import Adapter
 from adapters.dynamics import DynamicsAdapter
 from adapters.hubspot import HubSpotAdapter
 from adapters.salesforce import SalesforceAdapter
+from adapters.sql import SqlAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
-    adapter.type_name: adapter for adapter in (SalesforceAdapter, HubSpotAdapter, DynamicsAdapter)
+    adapter.type_name: adapter for adapter in (SalesforceAdapter, HubSpotAdapter, DynamicsAdapter,
+                                         SqlAdapter)
 }
