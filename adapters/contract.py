@@ -164,6 +164,14 @@ class Adapter(ABC):
     ) -> Iterator[pa.RecordBatch]:
         """Yield the rows as record batches with exactly ``request.columns``."""
 
+    #: sqlglot dialect when the source runs SQL itself (whole sub-plans may be pushed)
+    sql_dialect: str | None = None
+
+    def scan_query(self, sql: str, schema: pa.Schema,
+                   ctx: ScanContext) -> Iterator[pa.RecordBatch]:
+        """Run a whole pushed sub-plan; only sources with ``sql_dialect`` implement it."""
+        raise NotImplementedError(f"{self.type_name} does not run SQL")
+
     def close(self) -> None:
         """Release connections."""
         if self.http is not None:

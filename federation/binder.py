@@ -47,3 +47,14 @@ def explain_error(message: str, names: dict[str, str]) -> QueryError:
         return QueryError(f"unknown column {prefix}{column}", hint=hint)
     first_line = next((line for line in text.splitlines() if line.strip()), text)
     return QueryError(first_line, hint="check the query against `concord sources --columns`")
+
+
+def bind_schema(local: LocalDuckDB, sql: str, relations: dict[str, pa.Schema],
+                names: dict[str, str]) -> pa.Schema:
+    """The Arrow schema DuckDB gives ``sql`` (run over empty tables)."""
+    empty = {relation: schema.empty_table() for relation, schema in relations.items()}
+    with local.session(empty) as con:
+        try:
+            return con.sql(sql).to_arrow_table().schema
+        except duckdb.Error as exc:
+            raise explain_error(str(exc), names) from None

@@ -100,7 +100,11 @@ def _run_scan(scan: PlannedScan, runtime: SourceRuntime, ctx: ScanContext,
     batches = []
     with runtime.semaphore:
         try:
-            for batch in runtime.adapter.scan(scan.table, scan.request, ctx):
+            if scan.query is not None:
+                batches_in = runtime.adapter.scan_query(scan.query, schema, ctx)
+            else:
+                batches_in = runtime.adapter.scan(scan.table, scan.request, ctx)
+            for batch in batches_in:
                 if ctx.cancelled.is_set():
                     raise SourceError("cancelled because another scan failed",
                                       source=scan.source, object=scan.table.name)
@@ -125,7 +129,7 @@ def _stats_for(scan: PlannedScan, runtimes: dict[str, SourceRuntime]) -> ScanSta
         source=scan.source,
         object=scan.table.name,
         relation=scan.relation,
-        native_request=adapter.native_request(scan.table, scan.request),
+        native_request=scan.query or adapter.native_request(scan.table, scan.request),
         columns=list(scan.request.columns),
         pushed=[{"predicate": p, "fidelity": f.name.lower()} for p, f in scan.pushed],
         local=list(scan.local),

@@ -31,11 +31,12 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
-from adapters.contract import Adapter, Pushdown, ScanRequest, SortKey, TableInfo
+from adapters.contract import Adapter, Column, Pushdown, ScanRequest, SortKey, TableInfo
 from federation.binder import bind_names
 from federation.errors import QueryError
 from federation.local import LocalDuckDB
 from federation.sqlparse import parse_query, refuse_non_queries
+from federation.subplans import SubPlan, push_subplans, subplan_request
 
 DIALECT = "duckdb"
 
@@ -60,6 +61,7 @@ class PlannedScan:
     request: ScanRequest
     pushed: list[tuple[str, Pushdown]] = field(default_factory=list)
     local: list[str] = field(default_factory=list)
+    query: str | None = None  # a whole sub-plan in the source's SQL dialect
 
     @property
     def name(self) -> str:
@@ -90,7 +92,11 @@ def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool
             tree = pushdown_predicates(tree, dialect=DIALECT)
     except OptimizeError as exc:
         raise _column_error(str(exc), bound) from exc
-    scans = collect_scans(tree, sources, pushdown=pushdown)
+    scans: list[PlannedScan] = []
+    if pushdown:
+        tree, subplans = push_subplans(tree, sources, local)
+        scans = [_subplan_scan(sp) for sp in subplans]
+    scans += collect_scans(tree, sources, pushdown=pushdown, first_index=len(scans))
     return Plan(sql=sql, local_sql=tree.sql(DIALECT), scans=scans, pushdown=pushdown,
                 output_names=output_names)
 
@@ -218,7 +224,15 @@ def _column_error(message: str, bound: dict[tuple[str, str], TableInfo]) -> Quer
 # -- scans ----------------------------------------------------------------------------
 
 
-def collect_scans(tree: exp.Expression, sources: Sources, *, pushdown: bool) -> list[PlannedScan]:
+def _subplan_scan(subplan: SubPlan) -> PlannedScan:
+    columns = tuple(Column(f.name, f.type) for f in subplan.schema)
+    table = TableInfo(f"query over {', '.join(subplan.tables)}", columns)
+    return PlannedScan(relation=subplan.relation, source=subplan.source, table=table,
+                       request=subplan_request(subplan), query=subplan.query)
+
+
+def collect_scans(tree: exp.Expression, sources: Sources, *, pushdown: bool,
+                  first_index: int = 0) -> list[PlannedScan]:
     scans: list[PlannedScan] = []
     scopes = list(traverse_scope(tree))
     needed = _columns_by_table(scopes)
@@ -231,7 +245,7 @@ def collect_scans(tree: exp.Expression, sources: Sources, *, pushdown: bool) -> 
             info = _lookup(sources.tables(source), node.name)
             assert info is not None  # bound earlier
             adapter = sources.adapter(source)
-            relation = f"__scan_{len(scans)}"
+            relation = f"__scan_{first_index + len(scans)}"
             columns = _request_columns(info, needed.get(id(node)), pushdown=pushdown)
             scan = PlannedScan(relation=relation, source=source, table=info,
                                request=ScanRequest(table=info.name, columns=columns))

@@ -65,6 +65,7 @@ class SqlAdapter(Adapter):
         except ValueError as exc:
             raise CatalogError(str(exc), source=name, object="url",
                                hint="use postgresql://... or sqlite:///path") from exc
+        self.sql_dialect = "sqlite" if self.dialect.name == "sqlite" else "postgres"
         self.schema = options.schema_name or ("main" if self.dialect.name == "sqlite"
                                               else "public")
         self._pool: queue.LifoQueue = queue.LifoQueue()
@@ -207,9 +208,18 @@ class SqlAdapter(Adapter):
 
     def scan(self, table: TableInfo, request: ScanRequest,
              ctx: ScanContext) -> Iterator[pa.RecordBatch]:
-        sql = self.native_request(table, request)
+        yield from self._run(table, self.native_request(table, request),
+                             table.arrow_schema(request.columns), ctx)
+
+    def scan_query(self, sql: str, schema: pa.Schema,
+                   ctx: ScanContext) -> Iterator[pa.RecordBatch]:
+        table = TableInfo("query", tuple(Column(f.name, f.type, native_type=str(f.type))
+                                         for f in schema))
+        yield from self._run(table, sql, schema, ctx)
+
+    def _run(self, table: TableInfo, sql: str, schema: pa.Schema,
+             ctx: ScanContext) -> Iterator[pa.RecordBatch]:
         ctx.metrics.native_requests.append(sql)
-        schema = table.arrow_schema(request.columns)
         with self._connection() as con, con.cursor() as cur:
             try:
                 cur.execute(sql)

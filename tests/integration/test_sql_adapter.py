@@ -177,3 +177,23 @@ def test_column_that_changed_type(pg_server):
         pg_server.psql("DROP TABLE drift")
     assert str(info.value).startswith("legacy.drift.amount: sent 'n/a'")
     assert "discovered as numeric" in str(info.value)
+
+
+def test_whole_subplans_are_pushed(legacy, truth):
+    sql = ("SELECT a.status, count(*) AS n, sum(b.total_amount) AS amount FROM legacy.orders a "
+           "JOIN legacy.orders b ON a.cust_no = b.cust_no WHERE b.priority = 4 "
+           "GROUP BY 1 ORDER BY 2 DESC, 1 NULLS FIRST")
+    result = legacy.sql(sql)
+    assert normalize(result, ordered=True) == normalize(truth.sql(sql).to_arrow_table(),
+                                                        ordered=True)
+    scans = legacy.last_stats.scans
+    assert len(scans) == 1  # one query: the join and the aggregate ran in the database
+    assert "JOIN" in scans[0].native_request and "GROUP BY" in scans[0].native_request
+    assert "ORDER BY" not in scans[0].native_request  # DuckDB orders the final result
+    assert scans[0].rows == result.num_rows
+
+
+def test_string_ordering_is_not_pushed(legacy, truth):
+    sql = "SELECT status, max(customer) AS top FROM legacy.orders GROUP BY status"
+    assert normalize(legacy.sql(sql)) == normalize(truth.sql(sql).to_arrow_table())
+    assert "GROUP BY" not in legacy.last_stats.scans[0].native_request  # collation-dependent
