@@ -14,6 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -135,12 +136,14 @@ class Adapter(ABC):
     uses_http: bool = True
 
     def __init__(self, name: str, http: SourceHTTP | None, options: Any,
-                 credentials: Credentials, *, url: str = "") -> None:
+                 credentials: Credentials, *, url: str = "",
+                 base_dir: Path | None = None) -> None:
         self.name = name
         self.http = http  # type: ignore[assignment]
         self.options = options
         self.credentials = credentials
         self.url = url
+        self.base_dir = base_dir or Path.cwd()  # the catalog's folder: relative paths start here
 
     @abstractmethod
     def discover(self) -> dict[str, TableInfo]:

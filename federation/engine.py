@@ -91,7 +91,7 @@ class Federation:
             )
         options = adapter_cls.Options.model_validate(config.options)
         adapter = adapter_cls(source, http, options, self.catalog.credentials(source),
-                              url=config.url)
+                              url=config.url, base_dir=self.catalog.base_dir)
         return SourceRuntime(adapter=adapter,
                              semaphore=threading.Semaphore(config.max_concurrency),
                              ttl=config.cache_ttl_seconds, retry_budget=retry.budget)

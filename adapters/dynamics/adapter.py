@@ -8,6 +8,7 @@ their attribute name (``parentcustomerid``) holding the target's GUID.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -63,8 +64,9 @@ class DynamicsAdapter(Adapter):
     Options = DynamicsOptions
 
     def __init__(self, name: str, http: SourceHTTP, options: DynamicsOptions,
-                 credentials: Credentials, *, url: str = "") -> None:
-        super().__init__(name, http, options, credentials, url=url)
+                 credentials: Credentials, *, url: str = "",
+                 base_dir: Path | None = None) -> None:
+        super().__init__(name, http, options, credentials, url=url, base_dir=base_dir)
         if credentials.get("access_token") is None and (
             credentials.get("client_id") is None or credentials.get("client_secret") is None
             or options.tenant_id is None

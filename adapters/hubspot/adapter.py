@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -88,8 +89,9 @@ class HubSpotAdapter(Adapter):
     Options = HubSpotOptions
 
     def __init__(self, name: str, http: SourceHTTP, options: HubSpotOptions,
-                 credentials: Credentials, *, url: str = "") -> None:
-        super().__init__(name, http, options, credentials, url=url)
+                 credentials: Credentials, *, url: str = "",
+                 base_dir: Path | None = None) -> None:
+        super().__init__(name, http, options, credentials, url=url, base_dir=base_dir)
         if credentials.get("access_token") is None:
             raise CatalogError("needs an access_token (a private app token)", source=name,
                                object="auth",

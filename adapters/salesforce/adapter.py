@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,8 +51,9 @@ class SalesforceAdapter(Adapter):
     Options = SalesforceOptions
 
     def __init__(self, name: str, http: SourceHTTP, options: SalesforceOptions,
-                 credentials: Credentials, *, url: str = "") -> None:
-        super().__init__(name, http, options, credentials, url=url)
+                 credentials: Credentials, *, url: str = "",
+                 base_dir: Path | None = None) -> None:
+        super().__init__(name, http, options, credentials, url=url, base_dir=base_dir)
         self._instance: str | None = None
         self.token = BearerToken(credentials.get("access_token"), self._fetch_token)
         if credentials.get("access_token") is None and (

@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,8 +59,9 @@ class SqlAdapter(Adapter):
     uses_http = False
 
     def __init__(self, name: str, http: Any, options: SqlOptions,
-                 credentials: Credentials, *, url: str = "") -> None:
-        super().__init__(name, http, options, credentials, url=url)
+                 credentials: Credentials, *, url: str = "",
+                 base_dir: Path | None = None) -> None:
+        super().__init__(name, http, options, credentials, url=url, base_dir=base_dir)
         try:
             self.dialect: Dialect = dialect_for(url)
         except ValueError as exc:
