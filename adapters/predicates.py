@@ -126,7 +126,10 @@ def lower(table: TableInfo, node: exp.Expression) -> Predicate | None:
     if isinstance(node, exp.In):
         return _in_list(table, node)
     if isinstance(node, (exp.Like, exp.ILike)):
-        return _like(table, node)
+        like = _like(table, node)
+        if like is not None and node.args.get("negate"):  # sqlglot's x NOT LIKE p
+            return Not(like)
+        return like
     return None
 
 

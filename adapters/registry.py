@@ -6,10 +6,11 @@ from adapters.contract import Adapter
 from adapters.dynamics import DynamicsAdapter
 from adapters.files import FilesAdapter
 from adapters.hubspot import HubSpotAdapter
+from adapters.netsuite import NetSuiteAdapter
 from adapters.salesforce import SalesforceAdapter
 from adapters.sql import SqlAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
     adapter.type_name: adapter for adapter in (SalesforceAdapter, HubSpotAdapter, DynamicsAdapter,
-                                         SqlAdapter, FilesAdapter)
+                                         SqlAdapter, FilesAdapter, NetSuiteAdapter)
 }

@@ -20,6 +20,7 @@ CORPUS = [
     "SELECT Id FROM salesforce.Opportunity WHERE StageName != 'Closed Lost'",
     "SELECT Id FROM salesforce.Opportunity WHERE Name LIKE '%o''b%' OR Name ILIKE '%müller%'",
     "SELECT Id FROM salesforce.Account WHERE Name LIKE '%\\%'",
+    "SELECT Id FROM salesforce.Account WHERE Name NOT LIKE 'A%' AND Name NOT ILIKE '%inc%'",
     "SELECT Id FROM salesforce.Opportunity WHERE CloseDate >= DATE '2026-01-01' AND IsClosed",
     "SELECT Id FROM salesforce.Opportunity WHERE CloseDate < '2025-03-31'",
     "SELECT Id FROM salesforce.Opportunity WHERE CreatedDate >= TIMESTAMP '2025-06-01 12:00:00'",

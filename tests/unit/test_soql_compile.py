@@ -57,6 +57,8 @@ def test_pushable_predicates(sql, soql, fidelity):
     "Name > 'M'",  # case-insensitive ranges order differently
     "Name NOT IN ('a')",
     "NOT Name LIKE 'a%'",
+    "Name NOT LIKE 'a%'",
+    "Name NOT ILIKE 'a%'",
     "NOT (Name = 'x')",
     "Name LIKE 'a\\%'",  # backslashes in patterns are not worth the escaping risk
     "lower(Name) = 'x'",

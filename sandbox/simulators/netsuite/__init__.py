@@ -1,6 +1,6 @@
 """NetSuite SuiteQL REST simulator: ``POST /services/rest/query/v1/suiteql`` with NetSuite's
 paging, 1,000-row pages, 100,000-result cap, value rendering, OAuth 2.0 and TBA signatures,
-concurrency governance and ``o:errorDetails`` errors."""
+concurrency governance, ``o:errorDetails`` errors and the REST metadata catalog."""
 
 from .app import (
     SUITEQL_PATH,
@@ -13,9 +13,11 @@ from .app import (
 )
 from .auth import TbaCredential, TbaVerifier
 from .errors import NetSuiteApiError
+from .metadata import METADATA_PATH, record_schema
 from .suiteql import CompiledQuery, QueryResult, SuiteQLEngine, SuiteQLError, format_date
 
 __all__ = [
+    "METADATA_PATH",
     "SUITEQL_PATH",
     "CompiledQuery",
     "Fault",
@@ -30,5 +32,6 @@ __all__ = [
     "TbaVerifier",
     "create_app",
     "format_date",
+    "record_schema",
     "render_value",
 ]

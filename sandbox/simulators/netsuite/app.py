@@ -16,7 +16,10 @@ including the parts that break naive clients:
 * OAuth 2.0 bearer tokens and TBA (OAuth 1.0a HMAC-SHA256, signatures really verified);
 * per-account concurrency governance: the request over the limit gets 429
   ``CONCURRENCY_LIMIT_EXCEEDED``;
-* every error in NetSuite's ``o:errorDetails`` shape.
+* every error in NetSuite's ``o:errorDetails`` shape;
+* NetSuite's documented REST metadata catalog, ``GET /services/rest/record/v1/metadata-catalog/
+  {record}`` with ``Accept: application/schema+json`` (see ``metadata.py``), so clients can
+  learn field types before they query.
 
 Test hooks (fault queue, counters, ``/__sandbox/...``) come from ``SimulatorBase``.
 """
@@ -51,6 +54,7 @@ from .errors import (
     concurrency_limited,
     invalid_login,
 )
+from .metadata import METADATA_PATH, SCHEMA_TYPE, catalog_listing, record_schema
 from .suiteql import QueryResult, SuiteQLEngine, SuiteQLError, format_date, number_text
 
 __all__ = [
@@ -233,7 +237,12 @@ class NetSuiteSimulator(SimulatorBase[SimStats, Fault]):
         path = request.url.path
         if path.startswith("/__sandbox/"):
             return await self._sandbox(request, path)
-        kind = "suiteql" if path.rstrip("/") == SUITEQL_PATH else "other"
+        if path.rstrip("/") == SUITEQL_PATH:
+            kind = "suiteql"
+        elif path.rstrip("/") == METADATA_PATH or path.startswith(METADATA_PATH + "/"):
+            kind = "metadata"
+        else:
+            kind = "other"
         stats = self.stats
         stats.requests_total += 1
         stats.requests_by_kind[kind] += 1
@@ -265,6 +274,8 @@ class NetSuiteSimulator(SimulatorBase[SimStats, Fault]):
             body = fault.body if fault.body is not None else fault.default_error().body()
             return _json(body, fault.status, headers)
         try:
+            if kind == "metadata":
+                return await self._metadata(request)
             if kind != "suiteql":
                 raise NetSuiteApiError(
                     404, "INVALID_URL", f"The request URL {request.url.path} is not valid."
@@ -301,6 +312,29 @@ class NetSuiteSimulator(SimulatorBase[SimStats, Fault]):
         self.tba.last_reason = reason
         self.stats.auth_failures[reason] += 1
         raise invalid_login()
+
+    # ------------------------------------------------------------------ metadata
+    async def _metadata(self, request: Request) -> Response:
+        """The record list, or one record's JSON Schema (``Accept: application/schema+json``)."""
+        if request.method != "GET":
+            raise NetSuiteApiError(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"The HTTP method {request.method} is not allowed for this resource.",
+            )
+        self._authenticate(request, await request.body())
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        record = request.url.path[len(METADATA_PATH) :].strip("/").lower()
+        if not record:
+            return _json(catalog_listing(self.account.tables, base))
+        tables = {name.lower(): table for name, table in self.account.tables.items()}
+        table = tables.get(record)
+        if table is None or "/" in record:
+            raise NetSuiteApiError(
+                404, "NONEXISTENT_ID", f"Record type '{record}' does not exist."
+            )
+        body = json.dumps(record_schema(table, base), ensure_ascii=False).encode()
+        return Response(body, media_type=SCHEMA_TYPE)
 
     # ------------------------------------------------------------------ suiteql
     async def _suiteql(self, request: Request, body: bytes) -> Response:
