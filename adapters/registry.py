@@ -8,9 +8,10 @@ from adapters.files import FilesAdapter
 from adapters.hubspot import HubSpotAdapter
 from adapters.netsuite import NetSuiteAdapter
 from adapters.salesforce import SalesforceAdapter
+from adapters.sap import SapAdapter
 from adapters.sql import SqlAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
     adapter.type_name: adapter for adapter in (SalesforceAdapter, HubSpotAdapter, DynamicsAdapter,
-                                         SqlAdapter, FilesAdapter, NetSuiteAdapter)
+                                         SqlAdapter, FilesAdapter, NetSuiteAdapter, SapAdapter)
 }

@@ -79,8 +79,13 @@ class SqlAdapter(Adapter):
             if self.dialect.name == "sqlite":
                 import adbc_driver_sqlite.dbapi as sqlite
 
-                path = urlsplit(self.url).path
-                return sqlite.connect(path)
+                path = Path(urlsplit(self.url).path)
+                if not path.is_absolute():  # sqlite:relative/path starts at the catalog
+                    path = self.base_dir / path
+                if not path.exists():
+                    raise SourceUnavailableError(f"no database file at {path}", source=self.name,
+                                                 hint="check the sqlite: url in the catalog")
+                return sqlite.connect(str(path))
             import adbc_driver_postgresql.dbapi as postgres
 
             url = self.url
@@ -91,7 +96,7 @@ class SqlAdapter(Adapter):
                 user = parts.username or ""
                 url = parts._replace(netloc=f"{user}:{password}@{host}").geturl()
             return postgres.connect(url)
-        except CatalogError:
+        except (CatalogError, SourceUnavailableError):
             raise
         except Exception as exc:  # noqa: BLE001 - ADBC raises driver-specific errors
             text = str(exc)
