@@ -148,12 +148,16 @@ def sandbox(
     catalog_out: Annotated[Path | None, typer.Option("--catalog-out",
                                                      help="write a catalog for these ports")]
     = None,
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="where the legacy database and "
+                                                              "the file exports are written")]
+    = Path("sandbox-data"),
 ) -> None:
     """Serve every simulated system until interrupted."""
     from sandbox.run import start_sandbox
 
     with err.status("generating the sandbox company..."):
-        box = start_sandbox(seed=seed, scale=scale, port_base=port_base, host=host)
+        box = start_sandbox(seed=seed, scale=scale, port_base=port_base, host=host,
+                            data_dir=data_dir)
     try:
         for name, url in box.urls().items():
             out.print(f"{name:<12} {url}")
@@ -203,6 +207,24 @@ DEMO_QUERIES = [
      "UNION ALL SELECT 'hubspot', count(*) FROM hubspot.deals WHERE NOT hs_is_closed\n"
      "UNION ALL SELECT 'dynamics (cases)', count(*) FROM dynamics.incidents\n"
      "  WHERE statecode = 0"),
+    ("Booked sales orders per ERP this year (SuiteQL, SAP OData v2, legacy SQL)",
+     "SELECT 'netsuite' AS erp, count(*) AS orders FROM netsuite.transaction\n"
+     "  WHERE type = 'SalesOrd' AND trandate >= DATE '2026-01-01'\n"
+     "UNION ALL SELECT 'sap', count(*) FROM sap.A_SalesOrder\n"
+     "  WHERE SalesOrderDate >= DATE '2026-01-01'\n"
+     "UNION ALL SELECT 'legacy_erp (before the migration)', count(*) FROM legacy_erp.orders"),
+    ("Legacy revenue by country: the join and aggregate run inside the old database",
+     "SELECT c.country, count(*) AS orders, sum(o.total_amount) AS amount\n"
+     "FROM legacy_erp.orders o JOIN legacy_erp.customers c ON o.cust_no = c.cust_no\n"
+     "GROUP BY c.country ORDER BY amount DESC"),
+    ("Won in Salesforce, booked in NetSuite: CRM and ERP joined on the deal id",
+     "SELECT count(*) AS won_deals, count(t.id) AS with_order\n"
+     "FROM salesforce.Opportunity o\n"
+     "LEFT JOIN netsuite.transaction t ON t.otherrefnum = o.Id AND t.type = 'SalesOrd'\n"
+     "WHERE o.IsWon AND o.CloseDate >= DATE '2025-01-01'"),
+    ("Quotas from the finance team's Excel exports",
+     "SELECT fiscal_year, round(sum(quota_amount)) AS quota, count(*) AS rows\n"
+     "FROM files.quotas GROUP BY 1 ORDER BY 1"),
 ]
 
 

@@ -4,6 +4,10 @@ Tests compare federated answers with this truth, so it must not take the shape o
 vendor. Each projection (Salesforce, HubSpot, NetSuite, SAP, ...) reads it and adds that
 system's ids, field names and typical inconsistencies.
 
+The books (orders, invoices, payments, credit memos, credit limits, inventory, price book,
+quotas) are truth too, with the CRM-versus-ERP inconsistencies reconciliation must find
+injected on purpose and recorded in ``Company.anomalies`` and ``Company.master_conflicts``.
+
 Determinism: everything is drawn from one ``random.Random(seed)`` in a fixed order, and no
 step iterates a set or depends on the wall clock (``today`` is an argument), so
 ``generate_company(seed, scale, today)`` always returns the same company.
@@ -295,6 +299,157 @@ class SupportCase:
     last_modified_at: dt.datetime
 
 
+# --------------------------------------------------------------------------- ERP truth
+# The books: legal entities, sales orders, invoices, payments, credit memos, inventory,
+# credit limits, the price book and quotas. Each order lives in exactly one ERP; the
+# inconsistencies reconciliation must find are injected on purpose and recorded as facts.
+
+
+@dataclass(frozen=True, slots=True)
+class LegalEntity:
+    """A subsidiary with its own books: ``system`` is the ERP that keeps them."""
+
+    entity_id: str
+    name: str
+    country_code: str
+    currency: str  # base (functional) currency
+    system: str
+
+
+@dataclass(slots=True)
+class DocLine:
+    """One line of an order, invoice or credit memo (document currency)."""
+
+    line_no: int
+    product_id: str
+    quantity: float
+    rate: float  # net unit price: amount / quantity, 4 decimals
+    amount: float  # rounded to the currency
+
+
+@dataclass(slots=True)
+class SalesOrder:
+    order_id: str
+    entity_id: str
+    system: str  # netsuite, sap, quickbooks, oracle or legacy_erp (before the go-live)
+    customer_id: str  # the customer it is booked to (another one for CUSTOMER_MISMATCH)
+    opportunity_id: str | None  # the deal it came from; None for direct/web/renewal orders
+    order_date: dt.date
+    created_at: dt.datetime
+    last_modified_at: dt.datetime
+    currency: str
+    amount: float  # net, sum of the lines
+    lines: tuple[DocLine, ...]
+    # pending_approval, open, partially_billed, billed, cancelled
+    status: str
+    customer_po: str | None  # the customer's purchase-order number, when they sent one
+    anomaly: str | None = None  # the check this order was made to fail, if any
+
+
+@dataclass(slots=True)
+class BillingDocument:
+    """An invoice or a credit memo; amounts are positive in both."""
+
+    doc_id: str
+    kind: str  # "invoice" or "credit_memo"
+    order_id: str
+    invoice_id: str | None  # credit memos: the invoice they credit
+    entity_id: str
+    system: str
+    customer_id: str
+    doc_date: dt.date
+    due_date: dt.date
+    created_at: dt.datetime
+    currency: str
+    amount: float
+    lines: tuple[DocLine, ...]
+    status: str  # invoices: open, paid; credit memos: open, applied
+    amount_paid: float = 0.0  # invoices: paid so far; credit memos: applied so far
+    cash_sale: bool = False  # QuickBooks SalesReceipt: paid at the till
+
+
+@dataclass(slots=True)
+class Payment:
+    payment_id: str
+    invoice_id: str
+    entity_id: str
+    system: str
+    customer_id: str
+    payment_date: dt.date
+    created_at: dt.datetime
+    currency: str
+    amount: float
+
+
+@dataclass(slots=True)
+class ErpAccount:
+    """What the ERP owns about a customer: which books, currency and credit limit."""
+
+    customer_id: str
+    entity_id: str
+    currency: str  # the ERP's customer currency (may conflict with the CRM's)
+    credit_limit: float  # entity currency
+    legacy_credit_limit: float | None  # in the old ERP, for customers it knew
+
+
+@dataclass(slots=True)
+class MasterConflict:
+    """A customer field on which an ERP disagrees with the truth the CRMs hold."""
+
+    customer_id: str
+    system: str
+    field: str  # name, email, phone, currency, credit_limit
+    truth_value: str
+    system_value: str
+
+
+@dataclass(slots=True)
+class ErpAnomaly:
+    """One deliberately injected reconciliation exception."""
+
+    check: str
+    opportunity_id: str | None
+    order_id: str | None
+    customer_id: str | None
+    detail: str
+
+
+@dataclass(slots=True)
+class InventoryBalance:
+    entity_id: str
+    product_id: str
+    quantity_on_hand: float
+
+
+@dataclass(slots=True)
+class PriceBookEntry:
+    """The spreadsheet price book: list price per product and currency."""
+
+    product_id: str
+    currency: str
+    list_price: float
+    valid_from: dt.date
+
+
+@dataclass(slots=True)
+class ItemPrice:
+    """The price in an ERP's item master (entity currency); a few disagree with the book."""
+
+    entity_id: str
+    product_id: str
+    currency: str
+    price: float
+
+
+@dataclass(slots=True)
+class Quota:
+    user_id: str
+    fiscal_year: int
+    fiscal_quarter: int
+    amount: float
+    currency: str
+
+
 @dataclass
 class Company:
     """The whole truth. Plain lists so projections and tests can iterate in a stable order."""
@@ -314,6 +469,22 @@ class Company:
     subsidiary_users: list[User] = field(default_factory=list)
     agents: list[User] = field(default_factory=list)
     cases: list[SupportCase] = field(default_factory=list)
+    # The books (see "ERP truth" above). ``erp_go_live``: orders before it are in the
+    # legacy ERP; ``anomalies``: the injected reconciliation exceptions.
+    legal_entities: list[LegalEntity] = field(default_factory=list)
+    customer_entity: dict[str, str] = field(default_factory=dict)  # customer -> entity
+    erp_go_live: dt.date | None = None
+    erp_accounts: list[ErpAccount] = field(default_factory=list)
+    orders: list[SalesOrder] = field(default_factory=list)
+    invoices: list[BillingDocument] = field(default_factory=list)
+    credit_memos: list[BillingDocument] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    inventory: list[InventoryBalance] = field(default_factory=list)
+    price_book: list[PriceBookEntry] = field(default_factory=list)
+    item_prices: list[ItemPrice] = field(default_factory=list)
+    quotas: list[Quota] = field(default_factory=list)
+    master_conflicts: list[MasterConflict] = field(default_factory=list)
+    anomalies: list[ErpAnomaly] = field(default_factory=list)
     corporate_currency: str = CORPORATE_CURRENCY
     name: str = COMPANY_NAME
     _fx_index: dict[str, tuple[list[dt.date], list[float]]] = field(
@@ -678,6 +849,11 @@ def generate_company(seed: int = 42, scale: float = 1.0, today: dt.date | None =
     subsidiary only, ~10% from both, ~1% only hold a service contract; ~18% of deals are
     sold by the subsidiary. Plus ~8 subsidiary sales people, ~15 service agents (both grow
     with sqrt(scale)) and 2,500 support cases.
+
+    The books (``_gen_books``, own RNG stream): ~1,330 sales orders in five ERPs (NetSuite
+    ~590, SAP ~375, QuickBooks ~190, legacy ~100, Oracle ~75), ~1,390 invoices, ~40 credit
+    memos, ~1,200 payments, ~690 ERP customer accounts, quotas, the price book, inventory,
+    and the injected reconciliation exceptions (``Company.anomalies``).
     """
     if scale <= 0:
         raise ValueError("scale must be positive")
@@ -707,24 +883,27 @@ def generate_company(seed: int = 42, scale: float = 1.0, today: dt.date | None =
         )
         _mark_service_contracts(customers, opportunities, products)
         cases = _gen_cases(unit_rng, scale, now, customers, contacts, agents, products)
+        company = Company(
+            seed=seed,
+            scale=scale,
+            today=today,
+            users=users,
+            customers=customers,
+            contacts=contacts,
+            products=products,
+            currencies=list(CURRENCIES),
+            fx_rates=fx_rates,
+            opportunities=opportunities,
+            subsidiary_users=subsidiary_users,
+            agents=agents,
+            cases=cases,
+        )
+        # The books draw from their own stream, so every fact above keeps its value.
+        _gen_books(random.Random(f"erp:{seed}"), company)
     finally:
         if gc_was_enabled:
             gc.enable()
-    return Company(
-        seed=seed,
-        scale=scale,
-        today=today,
-        users=users,
-        customers=customers,
-        contacts=contacts,
-        products=products,
-        currencies=list(CURRENCIES),
-        fx_rates=fx_rates,
-        opportunities=opportunities,
-        subsidiary_users=subsidiary_users,
-        agents=agents,
-        cases=cases,
-    )
+    return company
 
 
 _REGION_CYCLE = ("AMER", "EMEA", "AMER", "APAC", "AMER", "EMEA", "AMER", "EMEA", "AMER", "APAC")
@@ -1500,4 +1679,549 @@ def _gen_opportunities(
                 business_unit=d[14],
             )
         )
+    return out
+
+
+# --------------------------------------------------------------------------- the books
+
+LEGAL_ENTITIES: tuple[LegalEntity, ...] = (
+    LegalEntity("HQ", f"{COMPANY_NAME}, Inc.", "US", "USD", "netsuite"),
+    LegalEntity("EU", f"{COMPANY_NAME} Europe GmbH", "DE", "EUR", "sap"),
+    LegalEntity("UK", f"{SUBSIDIARY_NAME} Ltd", "GB", "GBP", "quickbooks"),
+    LegalEntity("IND", f"{COMPANY_NAME} Industrial Division", "US", "USD", "oracle"),
+)
+ENTITY_BY_ID = {e.entity_id: e for e in LEGAL_ENTITIES}
+ERP_SYSTEMS = ("netsuite", "sap", "quickbooks", "oracle", "legacy_erp")
+# AMER customers in these industries buy from the Industrial Division (Oracle Fusion).
+INDUSTRIAL_INDUSTRIES = frozenset(
+    {"Manufacturing", "Machinery", "Construction", "Engineering", "Energy"}
+)
+# NetSuite went live on the first of the month this many months ago; HQ orders before
+# that date stay in the legacy on-premises ERP.
+MIGRATION_MONTHS = 18
+
+# The reconciliation checks (identity-and-revenue.md B3) and their parameters. The expected
+# exceptions (sandbox.world.expected_figures) apply exactly these definitions to the truth.
+RECONCILIATION_CHECKS = (
+    "WON_NO_ORDER",
+    "ORDER_NO_OPPORTUNITY",
+    "AMOUNT_MISMATCH",
+    "CURRENCY_MISMATCH",
+    "PERIOD_MISMATCH",
+    "CUSTOMER_MISMATCH",
+    "DUPLICATE_ORDER",
+    "WON_DEAL_CHANGED_AFTER_ORDER",
+    "MASTER_DATA_CONFLICT",
+)
+WON_GRACE_DAYS = 7  # a won deal needs an order once it closed more than this many days ago
+AMOUNT_TOLERANCE_PCT = 0.01  # of the CRM amount in USD ...
+AMOUNT_TOLERANCE_MIN_USD = 1.0  # ... but never less than this
+# Injection rates: won deals (with an amount) without an order, and per order made from a
+# deal; orders without a deal are ORDER_NO_OPPORTUNITY_RATE of all orders.
+ANOMALY_RATES: tuple[tuple[str, float], ...] = (
+    ("WON_NO_ORDER", 0.05),
+    ("AMOUNT_MISMATCH", 0.03),
+    ("CURRENCY_MISMATCH", 0.02),
+    ("PERIOD_MISMATCH", 0.03),
+    ("CUSTOMER_MISMATCH", 0.015),
+    ("DUPLICATE_ORDER", 0.01),
+    ("WON_DEAL_CHANGED_AFTER_ORDER", 0.02),
+)
+ORDER_NO_OPPORTUNITY_RATE = 0.04
+MASTER_CONFLICT_RATE = 0.06
+# Which customer fields each ERP holds (and so can disagree on).
+CONFLICT_FIELDS = {
+    "netsuite": ("name", "email", "phone", "currency"),
+    "sap": ("name",),
+    "quickbooks": ("name", "email", "phone", "currency"),
+    "oracle": ("name", "currency"),
+    "legacy_erp": ("name", "currency"),
+}
+_CREDIT_RANGES = {"SMB": (10_000, 50_000), "Mid-Market": (50_000, 250_000),
+                  "Enterprise": (250_000, 2_000_000)}
+
+
+def fiscal_quarter(day: dt.date) -> tuple[int, int]:
+    """(fiscal year, quarter 1-4). The fiscal year is the calendar year, as in the CRMs'
+    FiscalYear/FiscalQuarter, so one calendar serves every system."""
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def quarter_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day of the fiscal quarter holding ``day``."""
+    q0 = 3 * ((day.month - 1) // 3) + 1
+    start = dt.date(day.year, q0, 1)
+    nxt = dt.date(day.year + 1, 1, 1) if q0 == 10 else dt.date(day.year, q0 + 3, 1)
+    return start, nxt - dt.timedelta(days=1)
+
+
+def entity_for(customer: Customer) -> str:
+    """The legal entity whose books hold the customer's orders."""
+    if customer.business_unit == "acquired":
+        return "UK"
+    if customer.region == "EMEA":
+        return "EU"
+    if customer.region == "AMER" and customer.industry in INDUSTRIAL_INDUSTRIES:
+        return "IND"
+    return "HQ"
+
+
+def exceeds_amount_tolerance(crm_usd: float, erp_usd: float) -> bool:
+    """AMOUNT_MISMATCH: both sides in USD at the deal's close-date rate."""
+    tolerance = max(AMOUNT_TOLERANCE_MIN_USD, AMOUNT_TOLERANCE_PCT * abs(crm_usd))
+    return abs(crm_usd - erp_usd) > tolerance
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    k = day.year * 12 + day.month - 1 - months
+    return dt.date(k // 12, k % 12 + 1, 1)
+
+
+def _unit_rate(amount: float, quantity: float) -> float:
+    return round(amount / quantity, 4) if quantity else amount
+
+
+def _sum_lines(lines: list[DocLine] | tuple[DocLine, ...], currency: str) -> float:
+    return _round(sum(li.amount for li in lines), currency)
+
+
+def _scale_lines(lines: list[DocLine], factor: float, currency: str) -> list[DocLine]:
+    out = []
+    for li in lines:
+        amount = _round(li.amount * factor, currency)
+        out.append(DocLine(li.line_no, li.product_id, li.quantity,
+                           _unit_rate(amount, li.quantity), amount))
+    return out
+
+
+def _renumber(lines: list[DocLine] | tuple[DocLine, ...]) -> tuple[DocLine, ...]:
+    """Lines numbered 1..n (a document's own numbering); reuses them when they already are."""
+    if all(li.line_no == j for j, li in enumerate(lines, 1)):
+        return tuple(lines)
+    return tuple(DocLine(j + 1, li.product_id, li.quantity, li.rate, li.amount)
+                 for j, li in enumerate(lines))
+
+
+def _name_variant(rng: random.Random, legal: str) -> str:
+    """A customer name as a careless ERP clerk keyed it: shouting, a typo, or a suffix."""
+    r = rng.random()
+    if r < 0.35 and legal.upper() != legal:
+        return legal.upper()
+    letters = [i for i, ch in enumerate(legal) if ch.isalpha()]
+    if r < 0.7 and len(letters) > 4:
+        i = letters[1 + int(rng.random() * (len(letters) - 2))]
+        return legal[:i] + legal[i + 1:]
+    return f"{legal} - Accounts Payable"
+
+
+def _gen_books(rng: random.Random, company: Company) -> None:
+    """Orders, invoices, payments, credit memos, accounts, prices, inventory and quotas.
+
+    Most won deals become one order in the ERP of the customer's legal entity, dated
+    within the close date's quarter and created after the deal's last change, so each
+    reconciliation check fires exactly where an inconsistency was injected (plus the
+    amount mismatch a changed deal implies). Mutates the company, including the history
+    of the deals that were changed after their order.
+    """
+    rand = rng.random
+    today = company.today
+    last_o = today.toordinal() - 1
+    now_ms = (today.toordinal() - _EPOCH_ORD) * _DAY_MS
+    go_live = _months_before(today, MIGRATION_MONTHS)
+    go_live_o = go_live.toordinal()
+    rate = company.rate_to_usd
+    customers = company.customers
+    cust_by_id = {c.customer_id: c for c in customers}
+    entity_of = {c.customer_id: entity_for(c) for c in customers}
+    products = company.products
+    active = [p for p in products if p.active]
+    platform = [p for p in active if p.family == "Platform"] or active
+    buyers: dict[str, list[str]] = {}
+    for c in customers:
+        if c.business_unit != "service":
+            buyers.setdefault(entity_of[c.customer_id], []).append(c.customer_id)
+    book_price = {
+        (p.product_id, cur): _round(p.list_price / BASE_RATES[cur], cur)
+        for p in products for cur in BASE_RATES
+    }
+
+    def system_of(entity_id: str, day_o: int) -> str:
+        system = ENTITY_BY_ID[entity_id].system
+        return "legacy_erp" if system == "netsuite" and day_o < go_live_o else system
+
+    def at_ms(day_o: int) -> int:
+        """Office hours on a day."""
+        return (day_o - _EPOCH_ORD) * _DAY_MS + 8 * _HOUR_MS + int(rand() * 10 * _HOUR_MS)
+
+    def new_order(cust_id: str, opp_id: str | None, day_o: int, created_ms: int,
+                  currency: str, lines: list[DocLine], anomaly: str | None) -> SalesOrder:
+        entity = entity_of[cust_id]
+        return SalesOrder(
+            order_id="", entity_id=entity, system=system_of(entity, day_o),
+            customer_id=cust_id, opportunity_id=opp_id, order_date=dt.date.fromordinal(day_o),
+            created_at=_ms(created_ms), last_modified_at=_ms(created_ms), currency=currency,
+            amount=_sum_lines(lines, currency), lines=_renumber(lines), status="open",
+            customer_po=f"PO-{10000 + int(rand() * 90000)}" if rand() < 0.4 else None,
+            anomaly=anomaly,
+        )
+
+    orders: list[SalesOrder] = []
+    injected: list[tuple[str, str | None, SalesOrder | None, str | None, str]] = []
+    cum = list(accumulate(r for _, r in ANOMALY_RATES))
+    kinds = [k for k, _ in ANOMALY_RATES]
+    amount_factors = (0.85, 0.9, 1.1, 1.15, 1.25)
+    for o in company.opportunities:
+        if not o.is_won or not o.amount:
+            continue  # nothing to book for a deal without an amount
+        cur = o.currency
+        close_o = o.close_date.toordinal()
+        q_start, q_end = quarter_bounds(o.close_date)
+        q_end_o = q_end.toordinal()
+        r = rand()
+        j = bisect.bisect(cum, r)
+        kind = kinds[j] if j < len(kinds) else None
+        if o.line_items:
+            lines = [DocLine(k + 1, li.product_id, li.quantity,
+                             _unit_rate(li.total_price, li.quantity), li.total_price)
+                     for k, li in enumerate(o.line_items)]
+        else:
+            p = platform[int(rand() * len(platform))]
+            lines = [DocLine(1, p.product_id, 1.0, o.amount, o.amount)]
+        hist = o.history
+        t_last = (hist[-1].changed_at - _EPOCH) // _ONE_MS
+        day_start = (close_o - _EPOCH_ORD) * _DAY_MS
+        # Eligibility; an ineligible pick gives a clean order.
+        if kind == "WON_NO_ORDER" and close_o > last_o - WON_GRACE_DAYS:
+            kind = None
+        next_q_o = q_end_o + 1
+        if kind == "PERIOD_MISMATCH" and next_q_o > last_o:
+            kind = None
+        others = buyers.get(entity_of[o.customer_id], [])
+        if kind == "CUSTOMER_MISMATCH" and len(others) < 2:
+            kind = None
+        if kind == "WON_DEAL_CHANGED_AFTER_ORDER":
+            t_prev = (hist[-2].changed_at - _EPOCH) // _ONE_MS if len(hist) > 1 else t_last
+            base = max(t_prev, day_start)
+            if len(hist) < 2 or t_last - base < 10 * 60_000:
+                kind = None
+        if kind == "WON_NO_ORDER":
+            injected.append((kind, o.opportunity_id, None, o.customer_id,
+                             f"won on {o.close_date} for {o.amount:.2f} {cur}; no order"))
+            continue
+
+        lag = 0 if rand() < 0.5 else 1 + int(rand() * 7)
+        day_o = min(close_o + lag, q_end_o, last_o)
+        if day_o == close_o:
+            day_end = day_start + _DAY_MS
+            created_ms = t_last + 1 + int((day_end - t_last - 2) * (0.05 + 0.9 * rand()))
+        else:
+            created_ms = at_ms(day_o)
+        cust_id, currency, detail = o.customer_id, cur, ""
+        if kind == "AMOUNT_MISMATCH":
+            factor = amount_factors[int(rand() * len(amount_factors))]
+            lines = _scale_lines(lines, factor, cur)
+            detail = f"order priced at {factor:.0%} of the deal"
+        elif kind == "CURRENCY_MISMATCH":
+            cust = cust_by_id[o.customer_id]
+            currency = next(c for c in (ENTITY_BY_ID[entity_of[cust_id]].currency,
+                                        cust.currency, "USD", "EUR") if c != cur)
+            factor = rate(cur, o.close_date) / rate(currency, o.close_date)
+            lines = [DocLine(li.line_no, li.product_id, li.quantity,
+                             _unit_rate(_round(li.amount * factor, currency), li.quantity),
+                             _round(li.amount * factor, currency)) for li in lines]
+            detail = f"deal in {cur}, order in {currency}"
+        elif kind == "PERIOD_MISMATCH":
+            day_o = next_q_o + int(rand() * min(20, last_o - next_q_o + 1))
+            created_ms = at_ms(day_o)
+            detail = f"closed {o.close_date}, ordered {dt.date.fromordinal(day_o)}"
+        elif kind == "CUSTOMER_MISMATCH":
+            while cust_id == o.customer_id:
+                cust_id = others[int(rand() * len(others))]
+            detail = f"deal for {o.customer_id}, order booked to {cust_id}"
+        elif kind == "WON_DEAL_CHANGED_AFTER_ORDER":
+            t0 = base + int((t_last - base) * 0.3)
+            created_ms = t0 + int((t_last - t0) * 0.5)
+            day_o = close_o
+            factor = (0.8, 0.9, 1.1, 1.2)[int(rand() * 4)]
+            old_amount = _round(o.amount * factor, cur)
+            last = hist[-1]
+            o.history = (*hist[:-1],
+                         StageChange(last.stage, old_amount, last.probability,
+                                     last.close_date, _ms(t0)),
+                         last)
+            lines = _scale_lines(lines, old_amount / o.amount, cur)
+            detail = f"amount changed from {old_amount:.2f} to {o.amount:.2f} after the order"
+        order = new_order(cust_id, o.opportunity_id, day_o, created_ms, currency, lines,
+                          None if kind == "DUPLICATE_ORDER" else kind)
+        orders.append(order)
+        if kind is not None and kind != "DUPLICATE_ORDER":
+            injected.append((kind, o.opportunity_id, order, cust_id, detail))
+        if kind == "DUPLICATE_ORDER":
+            dup_o = min(day_o + int(rand() * 3), q_end_o, last_o)
+            dup_ms = at_ms(dup_o)
+            if dup_ms <= created_ms:
+                dup_ms = min(created_ms + 1 + int(rand() * 3_600_000),
+                             (dup_o - _EPOCH_ORD + 1) * _DAY_MS - 1)
+            dup = new_order(cust_id, o.opportunity_id, dup_o, dup_ms, currency, lines, kind)
+            dup.customer_po = order.customer_po
+            orders.append(dup)
+            injected.append((kind, o.opportunity_id, dup, cust_id,
+                             "second order for the same deal"))
+
+    # Direct, web and renewal orders nobody logged as a deal (service-only customers too).
+    n_direct = round(len(orders) * ORDER_NO_OPPORTUNITY_RATE / (1 - ORDER_NO_OPPORTUNITY_RATE))
+    first_o = last_o - 729
+    qtys = (1.0, 1.0, 2.0, 5.0, 10.0)
+    for _ in range(n_direct):
+        cust = customers[int(rand() * len(customers))]
+        start_o = max(first_o, cust.created_at.date().toordinal() + 1)
+        day_o = min(start_o + int(rand() * max(1, last_o - start_o + 1)), last_o)
+        currency = cust.currency
+        if entity_of[cust.customer_id] == "UK" and currency not in SUBSIDIARY_CURRENCIES:
+            currency = "GBP"
+        lines = []
+        for k in range(1 + int(rand() * 3)):
+            p = active[int(rand() * len(active))]
+            q = qtys[int(rand() * len(qtys))]
+            price = book_price[(p.product_id, currency)]
+            amount = _round(q * price, currency)
+            lines.append(DocLine(k + 1, p.product_id, q, _unit_rate(amount, q), amount))
+        order = new_order(cust.customer_id, None, day_o, at_ms(day_o), currency, lines, None)
+        if rand() < 0.08:
+            order.status = "cancelled"
+        else:
+            order.anomaly = "ORDER_NO_OPPORTUNITY"
+            injected.append(("ORDER_NO_OPPORTUNITY", None, order, cust.customer_id,
+                             "order without a deal"))
+        orders.append(order)
+
+    orders.sort(key=lambda x: x.created_at)
+    for i, order in enumerate(orders, 1):
+        order.order_id = f"ORD-{i:07d}"
+        if (order.system == "netsuite" and order.status == "open"
+                and order.order_date.toordinal() >= last_o - 10 and rand() < 0.3):
+            order.status = "pending_approval"
+
+    # Billing: invoices (partial for some), credit memos, payments.
+    invoices: list[BillingDocument] = []
+    credits: list[BillingDocument] = []
+    payments: list[Payment] = []
+
+    def doc_created(day_o: int, after: dt.datetime) -> dt.datetime:
+        ms = max(at_ms(day_o), (after - _EPOCH) // _ONE_MS + 1000)
+        return _ms(min(ms, now_ms - 1))
+
+    def bill(order: SalesOrder, lines: tuple[DocLine, ...] | list[DocLine], day_o: int,
+             cash_sale: bool = False) -> BillingDocument:
+        lines = _renumber(lines)
+        doc = BillingDocument(
+            doc_id="", kind="invoice", order_id=order.order_id, invoice_id=None,
+            entity_id=order.entity_id, system=order.system, customer_id=order.customer_id,
+            doc_date=dt.date.fromordinal(day_o), due_date=dt.date.fromordinal(day_o + 30),
+            created_at=doc_created(day_o, order.created_at), currency=order.currency,
+            amount=_sum_lines(lines, order.currency), lines=lines, status="open",
+            cash_sale=cash_sale,
+        )
+        invoices.append(doc)
+        order.last_modified_at = max(order.last_modified_at, doc.created_at)
+        return doc
+
+    for order in orders:
+        if order.status in ("cancelled", "pending_approval"):
+            continue
+        od_o = order.order_date.toordinal()
+        if order.system == "quickbooks":  # the invoice (or sales receipt) is the sale
+            bill(order, order.lines, od_o, cash_sale=rand() < 0.15)
+            order.status = "billed"
+            continue
+        limit_o = go_live_o - 1 if order.system == "legacy_erp" else last_o
+        inv_o = od_o + int(rand() * 11)
+        if inv_o > limit_o:
+            if order.system != "legacy_erp":
+                continue  # not billed yet
+            inv_o = limit_o
+        if len(order.lines) >= 2 and rand() < 0.12:
+            k = len(order.lines) // 2
+            bill(order, order.lines[:k], inv_o)
+            second_o = min(od_o + 30 + int(rand() * 60), go_live_o - 1) \
+                if order.system == "legacy_erp" else od_o + 30 + int(rand() * 60)
+            if second_o <= limit_o:
+                bill(order, order.lines[k:], max(second_o, inv_o))
+                order.status = "billed"
+            else:
+                order.status = "partially_billed"
+        else:
+            bill(order, order.lines, inv_o)
+            order.status = "billed"
+
+    invoices.sort(key=lambda d: d.created_at)
+    for i, inv in enumerate(invoices, 1):
+        inv.doc_id = f"INV-{i:07d}"
+    fractions = (0.1, 0.25, 0.5, 1.0)
+    for inv in invoices:
+        doc_o = inv.doc_date.toordinal()
+        if inv.cash_sale:
+            inv.amount_paid, inv.status = inv.amount, "paid"
+            continue
+        credit_o = None
+        due = inv.amount
+        if inv.system != "legacy_erp" and doc_o + 5 <= last_o and rand() < 0.03:
+            credit_o = doc_o + 5 + int(rand() * min(55, last_o - doc_o - 5 + 1))
+            frac = fractions[int(rand() * 4)]
+            if frac == 1.0:
+                lines = inv.lines
+            else:
+                amount = _round(inv.amount * frac, inv.currency)
+                lines = (DocLine(1, inv.lines[0].product_id, 1.0, amount, amount),)
+            memo = BillingDocument(
+                doc_id="", kind="credit_memo", order_id=inv.order_id, invoice_id=inv.doc_id,
+                entity_id=inv.entity_id, system=inv.system, customer_id=inv.customer_id,
+                doc_date=dt.date.fromordinal(credit_o), due_date=dt.date.fromordinal(credit_o),
+                created_at=doc_created(credit_o, inv.created_at), currency=inv.currency,
+                amount=_sum_lines(lines, inv.currency), lines=_renumber(lines),
+                status="applied",
+            )
+            memo.amount_paid = memo.amount
+            credits.append(memo)
+            due = _round(inv.amount - memo.amount, inv.currency)
+        age = last_o - doc_o
+        p_paid = 0.95 if age > 60 else 0.85 if age > 30 else 0.35
+        if inv.system == "legacy_erp":
+            p_paid = 1.0
+        if due > 0 and rand() < p_paid:
+            pay_o = min(doc_o + 5 + int(rand() * 50), last_o)
+            if inv.system == "legacy_erp":
+                pay_o = min(pay_o, go_live_o - 1)
+            if credit_o is not None:
+                pay_o = max(pay_o, credit_o)
+            pay_o = max(pay_o, doc_o)
+            payments.append(Payment(
+                payment_id="", invoice_id=inv.doc_id, entity_id=inv.entity_id,
+                system=inv.system, customer_id=inv.customer_id,
+                payment_date=dt.date.fromordinal(pay_o),
+                created_at=doc_created(pay_o, inv.created_at), currency=inv.currency,
+                amount=due,
+            ))
+            inv.amount_paid = inv.amount
+            inv.status = "paid"
+        elif due <= 0:
+            inv.amount_paid, inv.status = inv.amount, "paid"
+        else:
+            inv.amount_paid = _round(inv.amount - due, inv.currency)
+    credits.sort(key=lambda d: d.created_at)
+    for i, memo in enumerate(credits, 1):
+        memo.doc_id = f"CM-{i:07d}"
+    payments.sort(key=lambda p: p.created_at)
+    for i, pay in enumerate(payments, 1):
+        pay.payment_id = f"PAY-{i:07d}"
+
+    # ERP accounts and master-data conflicts.
+    systems_of: dict[str, list[str]] = {}
+    for order in orders:
+        seen = systems_of.setdefault(order.customer_id, [])
+        if order.system not in seen:
+            seen.append(order.system)
+    accounts: list[ErpAccount] = []
+    conflicts: list[MasterConflict] = []
+    for cid in sorted(systems_of):
+        c = cust_by_id[cid]
+        lo, hi = _CREDIT_RANGES[c.segment]
+        entity = ENTITY_BY_ID[entity_of[cid]]
+        limit = round((lo + rand() * (hi - lo)) / BASE_RATES[entity.currency], -3)
+        systems = systems_of[cid]
+        legacy_limit = None
+        if "legacy_erp" in systems:
+            legacy_limit = limit if rand() < 0.7 else round(limit * (0.5 if rand() < 0.5
+                                                                     else 0.8), -3)
+            if "netsuite" not in systems:
+                systems.append("netsuite")  # migrated with the rest of the customer master
+        accounts.append(ErpAccount(cid, entity.entity_id, c.currency, limit, legacy_limit))
+        if legacy_limit is not None and legacy_limit != limit:
+            conflicts.append(MasterConflict(cid, "legacy_erp", "credit_limit",
+                                            f"{limit:.2f}", f"{legacy_limit:.2f}"))
+        for system in systems:
+            if rand() >= MASTER_CONFLICT_RATE:
+                continue
+            fields = CONFLICT_FIELDS[system]
+            name = fields[int(rand() * len(fields))]
+            if name == "name":
+                truth, value = c.legal_name, _name_variant(rng, c.legal_name)
+            elif name == "email":
+                truth = f"ap@{c.domain}"
+                value = f"billing@{ascii_fold(c.name) or 'customer'}-old.com"
+            elif name == "phone":
+                truth = c.phone or ""
+                value = _phone(rng, COUNTRY_BY_CODE[c.country_code])
+            else:
+                truth = c.currency
+                value = "USD" if truth != "USD" else "EUR"
+            conflicts.append(MasterConflict(cid, system, name, truth, value))
+
+    # Price book, the ERPs' item prices, inventory.
+    price_book = [
+        PriceBookEntry(p.product_id, cur, book_price[(p.product_id, cur)],
+                       p.created_at.date())
+        for p in products for cur in BASE_RATES
+    ]
+    item_prices = []
+    inventory = []
+    for e in LEGAL_ENTITIES:
+        for p in products:
+            price = book_price[(p.product_id, e.currency)]
+            if rand() < 0.05:
+                price = _round(price * (0.9, 0.95, 1.05, 1.1)[int(rand() * 4)], e.currency)
+            item_prices.append(ItemPrice(e.entity_id, p.product_id, e.currency, price))
+            if p.family == "Hardware" and e.system != "sap":
+                inventory.append(InventoryBalance(e.entity_id, p.product_id,
+                                                  float(int(rand() * 400))))
+
+    company.legal_entities = list(LEGAL_ENTITIES)
+    company.customer_entity = entity_of
+    company.erp_go_live = go_live
+    company.erp_accounts = accounts
+    company.orders = orders
+    company.invoices = invoices
+    company.credit_memos = credits
+    company.payments = payments
+    company.inventory = inventory
+    company.price_book = price_book
+    company.item_prices = item_prices
+    company.master_conflicts = conflicts
+    company.quotas = _gen_quotas(rng, company)
+    company.anomalies = [
+        ErpAnomaly(kind, opp, order.order_id if order else None, cust, detail)
+        for kind, opp, order, cust, detail in injected
+    ] + [
+        ErpAnomaly("MASTER_DATA_CONFLICT", None, None, m.customer_id,
+                   f"{m.system}.{m.field}: {m.system_value!r} vs {m.truth_value!r}")
+        for m in conflicts
+    ]
+
+
+_QUOTA_FACTORS = (("Vice President", 3.0), ("Head of", 2.5), ("Manager", 1.6),
+                  ("Senior", 1.3), ("Enterprise", 1.4), ("Development", 0.4))
+
+
+def _gen_quotas(rng: random.Random, company: Company) -> list[Quota]:
+    """Quarterly quotas per seller, sized so attainment lands around 70-120%."""
+    today = company.today
+    first = today - dt.timedelta(days=730)
+    sellers = company.users + company.subsidiary_users
+    won_usd = sum(company.to_usd(o.amount, o.currency, o.close_date) or 0.0
+                  for o in company.opportunities if o.is_won and o.close_date >= first)
+    base = won_usd / max(1, len(sellers) * 8)
+    out = []
+    for u in sellers:
+        factor = next((f for key, f in _QUOTA_FACTORS if key in u.title), 1.0)
+        currency = "GBP" if u.business_unit == "acquired" else CORPORATE_CURRENCY
+        personal = factor * (0.8 + 0.5 * rng.random())
+        joined = u.created_at.date()
+        for year in range(first.year, today.year + 1):
+            for q in range(1, 5):
+                start, end = quarter_bounds(dt.date(year, 3 * q - 2, 1))
+                if end < first or end < joined or (not u.active and end > today - dt.timedelta(
+                        days=180)):
+                    continue
+                amount = base * personal * 1.06 ** (year - first.year) / BASE_RATES[currency]
+                out.append(Quota(u.user_id, year, q, float(round(amount, -3)), currency))
     return out

@@ -7,6 +7,8 @@ tests and benchmarks. The default ports match the committed ``catalog.yaml``.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,20 +17,29 @@ import yaml
 
 from sandbox.simulators.dynamics import DataverseSimConfig, DataverseSimulator
 from sandbox.simulators.hubspot import HubSpotSimConfig, HubSpotSimulator
+from sandbox.simulators.netsuite import NetSuiteSimConfig, NetSuiteSimulator
 from sandbox.simulators.salesforce.app import SalesforceSimConfig, SalesforceSimulator
+from sandbox.simulators.sap import SapSimConfig, SapSimulator
 from sandbox.simulators.serve import RunningServer, serve_in_thread
+from sandbox.storage import write_exports, write_legacy_sqlite
 from sandbox.world import World, build_world
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT_BASE = 18100
 # system name → port offset from the base; later systems take the next offsets
-PORT_OFFSETS = {"salesforce": 1, "hubspot": 2, "dynamics": 3}
+PORT_OFFSETS = {"salesforce": 1, "hubspot": 2, "dynamics": 3, "netsuite": 4, "sap": 5}
+SAP_USER = "CONCORD_COMM"
+LEGACY_FILE = "legacy_erp.sqlite"
+EXPORTS_DIR = "exports"
+DEFAULT_DATA_DIR = Path("sandbox-data")  # what the committed catalog points at
 DEMO_CLIENT_ID = "concord-demo"
 SECRETS_DIR = Path(__file__).resolve().parent / "demo-secrets"
 SECRET_FILES = {
     "salesforce": "salesforce-client-secret",
     "hubspot": "hubspot-access-token",
     "dynamics": "dynamics-client-secret",
+    "netsuite": "netsuite-access-token",
+    "sap": "sap-password",
 }
 SALESFORCE_SECRET_FILE = SECRETS_DIR / SECRET_FILES["salesforce"]
 
@@ -47,7 +58,9 @@ class Sandbox:
 
     simulators: dict[str, Any]
     world: World
+    data_dir: Path
     servers: dict[str, RunningServer] = field(default_factory=dict)
+    owns_data_dir: bool = False
     seed: int = 42
     scale: float = 1.0
 
@@ -56,7 +69,8 @@ class Sandbox:
 
     def catalog(self, secret_dir: Path | None = None) -> dict[str, Any]:
         return sandbox_catalog(self.urls(), tenant_id=self.world.dynamics.tenant_id,
-                               secret_dir=secret_dir)
+                               account_id=self.world.netsuite.account_id,
+                               data_dir=self.data_dir.resolve(), secret_dir=secret_dir)
 
     def write_catalog(self, path: str | Path) -> Path:
         path = Path(path)
@@ -67,6 +81,8 @@ class Sandbox:
         for server in self.servers.values():
             server.stop()
         self.servers.clear()
+        if self.owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def __enter__(self) -> Sandbox:
         return self
@@ -75,8 +91,8 @@ class Sandbox:
         self.stop()
 
 
-def sandbox_catalog(urls: dict[str, str], *, tenant_id: str,
-                    secret_dir: Path | None = None) -> dict[str, Any]:
+def sandbox_catalog(urls: dict[str, str], *, tenant_id: str, account_id: str,
+                    data_dir: Path, secret_dir: Path | None = None) -> dict[str, Any]:
     """The catalog for a sandbox at ``urls``; secrets are referenced, never inlined."""
     secrets = secret_dir or SECRETS_DIR
 
@@ -121,6 +137,44 @@ def sandbox_catalog(urls: dict[str, str], *, tenant_id: str,
                 "auth": {"client_id": DEMO_CLIENT_ID, "client_secret": secret("dynamics")},
                 "options": {"tenant_id": tenant_id, "authority": urls["dynamics"]},
             },
+            "netsuite": {
+                "type": "netsuite",
+                "url": urls["netsuite"],
+                "description": "Main ERP (NetSuite SuiteQL over REST)",
+                "cache_ttl_seconds": 300,
+                "max_concurrency": 4,  # NetSuite allows 5 concurrent requests per account
+                "timeout_seconds": 30,
+                "retry": {"max_attempts": 6, "budget": 30},
+                "auth": {"access_token": secret("netsuite")},
+                "options": {"account_id": account_id},
+            },
+            "sap": {
+                "type": "sap",
+                "url": urls["sap"],
+                "description": "European subsidiary's ERP (SAP S/4HANA Cloud, OData v2)",
+                "cache_ttl_seconds": 300,
+                "max_concurrency": 4,
+                "timeout_seconds": 30,
+                "retry": {"max_attempts": 5, "budget": 20},
+                "auth": {"user": SAP_USER, "password": secret("sap")},
+            },
+            "legacy_erp": {
+                "type": "sql",
+                "url": f"sqlite:{data_dir / LEGACY_FILE}",
+                "description": "Old on-premises ERP: orders before the NetSuite migration",
+                "cache_ttl_seconds": 3600,
+            },
+            "files": {
+                "type": "files",
+                "url": f"file:{data_dir / EXPORTS_DIR}",
+                "description": "Finance exports: quotas and the price book",
+                "cache_ttl_seconds": 3600,
+                "options": {"tables": {
+                    "quotas": {"path": "quotas/quotas_*.xlsx", "format": "xlsx",
+                               "add_source_column": "source_file"},
+                    "price_book": {"path": "price_book.csv", "format": "csv"},
+                }},
+            },
         },
     }
 
@@ -135,14 +189,27 @@ def build_simulators(world: World) -> dict[str, Any]:
         "dynamics": DataverseSimulator(
             world.dynamics,
             DataverseSimConfig(clients={DEMO_CLIENT_ID: demo_secret("dynamics")})),
+        "netsuite": NetSuiteSimulator(
+            world.netsuite, NetSuiteSimConfig(bearer_tokens=(demo_secret("netsuite"),))),
+        "sap": SapSimulator(world.sap, SapSimConfig(users={SAP_USER: demo_secret("sap")})),
     }
 
 
 def start_sandbox(*, seed: int = 42, scale: float = 1.0, port_base: int = DEFAULT_PORT_BASE,
-                  host: str = DEFAULT_HOST, today: dt.date | None = None) -> Sandbox:
-    """Serve every simulator; ``port_base=0`` picks free ports."""
+                  host: str = DEFAULT_HOST, today: dt.date | None = None,
+                  data_dir: Path | None = None) -> Sandbox:
+    """Serve every simulator; ``port_base=0`` picks free ports.
+
+    The legacy ERP database and the file exports are written under ``data_dir`` (a
+    temporary folder, removed at stop, when not given).
+    """
     world = build_world(seed=seed, scale=scale, today=today)
-    sandbox = Sandbox(build_simulators(world), world, seed=seed, scale=scale)
+    owns = data_dir is None
+    folder = Path(tempfile.mkdtemp(prefix="concord-sandbox-")) if owns else Path(data_dir)
+    write_legacy_sqlite(world.legacy, folder / LEGACY_FILE)
+    write_exports(world.files, folder / EXPORTS_DIR)
+    sandbox = Sandbox(build_simulators(world), world, folder, seed=seed, scale=scale,
+                      owns_data_dir=owns)
     try:
         for name, simulator in sandbox.simulators.items():
             port = port_base + PORT_OFFSETS[name] if port_base else 0

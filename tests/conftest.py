@@ -79,7 +79,10 @@ def normalize(table: pa.Table, *, ordered: bool = False) -> list[tuple[Any, ...]
 
     def clean(value: Any) -> Any:
         if isinstance(value, float):
-            return None if math.isnan(value) else round(value, 4)
+            if math.isnan(value):
+                return None
+            value = round(value, 4)
+            return int(value) if value.is_integer() else value  # 5.0 and 5 compare alike
         return value
 
     rows = [tuple(clean(v) for v in row.values()) for row in table.to_pylist()]

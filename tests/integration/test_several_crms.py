@@ -8,7 +8,7 @@ import yaml
 
 from federation.catalog import load_catalog, parse_catalog
 from federation.engine import Federation
-from sandbox.run import DEFAULT_PORT_BASE, PORT_OFFSETS, sandbox_catalog
+from sandbox.run import DEFAULT_DATA_DIR, DEFAULT_PORT_BASE, PORT_OFFSETS, sandbox_catalog
 from sandbox.world import CROSSWALK_SCHEMA
 from tests.conftest import normalize
 
@@ -34,13 +34,17 @@ def test_committed_catalog_is_the_sandbox_on_default_ports():
     urls = {name: f"http://127.0.0.1:{DEFAULT_PORT_BASE + offset}"
             for name, offset in PORT_OFFSETS.items()}
     tenant = committed.sources["dynamics"].options["tenant_id"]
-    expected = sandbox_catalog(urls, tenant_id=tenant, secret_dir=Path("sandbox/demo-secrets"))
+    account = committed.sources["netsuite"].options["account_id"]
+    expected = sandbox_catalog(urls, tenant_id=tenant, account_id=account,
+                               data_dir=DEFAULT_DATA_DIR, secret_dir=Path("sandbox/demo-secrets"))
     raw = yaml.safe_load((ROOT / "catalog.yaml").read_text())
     assert raw == expected
-    assert set(committed.sources) == {"salesforce", "hubspot", "dynamics"}
+    assert set(committed.sources) == {"salesforce", "hubspot", "dynamics", "netsuite", "sap",
+                                      "legacy_erp", "files"}
     for name in committed.sources:  # every referenced secret file exists
         creds = committed.credentials(name)
-        assert any(creds.get(k) for k in ("client_secret", "access_token"))
+        if committed.sources[name].auth:
+            assert any(creds.get(k) for k in ("client_secret", "access_token", "password"))
 
 
 def test_one_query_across_all_three_crms(fed, truth):

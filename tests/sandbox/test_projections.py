@@ -18,7 +18,7 @@ import pytest
 
 from sandbox.company import SUBSIDIARY_CURRENCIES
 from sandbox.projections.hubspot import DEAL_STAGES, LINK_TABLES, STAGE_OF_TRUTH
-from sandbox.world import CROSSWALK_SCHEMA, World, build_world, world_truth_tables
+from sandbox.world import CROSSWALK_SCHEMA, SYSTEMS, World, build_world, world_truth_tables
 
 TODAY = dt.date(2026, 5, 15)
 SCALE = 0.2
@@ -83,7 +83,7 @@ def test_crosswalk_schema_and_uniqueness(world):
     keys = [(r["system"], r["object"], r["record_id"]) for r in rows]
     assert len(set(keys)) == len(keys)
     assert {r["entity"] for r in rows} >= {"customer", "contact", "opportunity", "case", "user"}
-    assert {r["system"] for r in rows} == {"salesforce", "hubspot", "dynamics"}
+    assert {r["system"] for r in rows} == set(SYSTEMS)
 
 
 def test_crosswalk_covers_every_projected_record(world):
@@ -113,7 +113,8 @@ def test_crosswalk_truth_ids_exist_and_match_keys(world):
         "product": {x.product_id for x in c.products},
     }
     for r in _xwalk(world):
-        assert r["truth_id"] in known[r["entity"]], r
+        if r["system"] in ("salesforce", "hubspot", "dynamics"):  # ERP rows: test_erp_projections
+            assert r["truth_id"] in known[r["entity"]], r
     sf_keys = {r["Id"]: r["Customer_Key__c"] for r in world.salesforce.objects["Account"].records}
     for r in _xwalk(world):
         if r["object"] == "Account":
@@ -126,7 +127,7 @@ def test_business_units_decide_which_crm_holds_a_customer(world):
         if r["entity"] == "customer":
             systems[r["truth_id"]].add(r["system"])
     for cust in world.company.customers:
-        crms = systems[cust.customer_id] - {"dynamics"}
+        crms = systems[cust.customer_id] & {"salesforce", "hubspot"}
         expected = {"main": {"salesforce"}, "acquired": {"hubspot"},
                     "both": {"salesforce", "hubspot"}, "service": set()}[cust.business_unit]
         assert crms == expected, cust.customer_id
@@ -484,5 +485,5 @@ def test_dynamics_truth_table_shapes(world, truth):
 
 
 def test_world_truth_tables_include_salesforce(world, truth):
-    assert set(truth) == {"salesforce", "hubspot", "dynamics"}
+    assert set(truth) >= {"salesforce", "hubspot", "dynamics"}
     assert truth["salesforce"]["Account"].num_rows > 0
