@@ -478,3 +478,21 @@ def test_field_whose_type_changed_names_both_types() -> None:
         assert str(info.value).startswith("netsuite.customer.email: NetSuite no longer knows "
                                           "the field")
         assert "discovered as string, now missing" in str(info.value)
+
+
+@pytest.mark.slow
+def test_more_than_100000_rows_arrive_past_the_real_cap() -> None:
+    """SuiteQL stops at 100,000 rows per query; the adapter continues by id, so all arrive."""
+    n = 100_600
+    lines = _table("transaction", [F("id", "integer"), F("type", "text")],
+                   [{"id": i, "type": "CustInvc" if i % 2 else "SalesOrd"}
+                    for i in range(1, n + 1)], key="id")
+    simulator = NetSuiteSimulator(NetSuiteAccount({"transaction": lines}, ACCOUNT), config())
+    with simulator.serve() as server:
+        raw = catalog(server.url, {"access_token": BEARER}, tables=["transaction"])
+        with Federation(parse_catalog(raw, base_dir=Path("."))) as fed:
+            ids = fed.sql("SELECT id FROM netsuite.transaction").column("id").to_pylist()
+            stats = fed.last_stats.scans[0]
+    assert len(ids) == n and len(set(ids)) == n
+    assert any("id > 100000" in q for q in simulator.stats.queries)  # split past the cap
+    assert stats.pages == 101
