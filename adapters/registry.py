@@ -7,11 +7,13 @@ from adapters.dynamics import DynamicsAdapter
 from adapters.files import FilesAdapter
 from adapters.hubspot import HubSpotAdapter
 from adapters.netsuite import NetSuiteAdapter
+from adapters.oracle import OracleAdapter
 from adapters.salesforce import SalesforceAdapter
 from adapters.sap import SapAdapter
 from adapters.sql import SqlAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
     adapter.type_name: adapter for adapter in (SalesforceAdapter, HubSpotAdapter, DynamicsAdapter,
-                                         SqlAdapter, FilesAdapter, NetSuiteAdapter, SapAdapter)
+                                         SqlAdapter, FilesAdapter, NetSuiteAdapter, SapAdapter,
+                                         OracleAdapter)
 }

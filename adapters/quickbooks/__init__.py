@@ -1,0 +1,5 @@
+"""QuickBooks Online: declared entity schemas and pushdown into the query endpoint."""
+
+from adapters.quickbooks.adapter import QuickBooksAdapter, QuickBooksOptions
+
+__all__ = ["QuickBooksAdapter", "QuickBooksOptions"]
