@@ -18,6 +18,7 @@ import yaml
 from sandbox.simulators.dynamics import DataverseSimConfig, DataverseSimulator
 from sandbox.simulators.hubspot import HubSpotSimConfig, HubSpotSimulator
 from sandbox.simulators.netsuite import NetSuiteSimConfig, NetSuiteSimulator
+from sandbox.simulators.oracle import OracleFusionSimulator, OracleSimConfig
 from sandbox.simulators.salesforce.app import SalesforceSimConfig, SalesforceSimulator
 from sandbox.simulators.sap import SapSimConfig, SapSimulator
 from sandbox.simulators.serve import RunningServer, serve_in_thread
@@ -27,8 +28,10 @@ from sandbox.world import World, build_world
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT_BASE = 18100
 # system name → port offset from the base; later systems take the next offsets
-PORT_OFFSETS = {"salesforce": 1, "hubspot": 2, "dynamics": 3, "netsuite": 4, "sap": 5}
+PORT_OFFSETS = {"salesforce": 1, "hubspot": 2, "dynamics": 3, "netsuite": 4, "sap": 5,
+                "oracle": 6}
 SAP_USER = "CONCORD_COMM"
+ORACLE_USER = "concord.integration"
 LEGACY_FILE = "legacy_erp.sqlite"
 EXPORTS_DIR = "exports"
 DEFAULT_DATA_DIR = Path("sandbox-data")  # what the committed catalog points at
@@ -40,6 +43,7 @@ SECRET_FILES = {
     "dynamics": "dynamics-client-secret",
     "netsuite": "netsuite-access-token",
     "sap": "sap-password",
+    "oracle": "oracle-password",
 }
 SALESFORCE_SECRET_FILE = SECRETS_DIR / SECRET_FILES["salesforce"]
 
@@ -158,6 +162,16 @@ def sandbox_catalog(urls: dict[str, str], *, tenant_id: str, account_id: str,
                 "retry": {"max_attempts": 5, "budget": 20},
                 "auth": {"user": SAP_USER, "password": secret("sap")},
             },
+            "oracle": {
+                "type": "oracle",
+                "url": urls["oracle"],
+                "description": "Industrial division's ERP (Oracle Fusion Cloud REST)",
+                "cache_ttl_seconds": 300,
+                "max_concurrency": 4,
+                "timeout_seconds": 30,
+                "retry": {"max_attempts": 5, "budget": 20},
+                "auth": {"user": ORACLE_USER, "password": secret("oracle")},
+            },
             "legacy_erp": {
                 "type": "sql",
                 "url": f"sqlite:{data_dir / LEGACY_FILE}",
@@ -192,6 +206,8 @@ def build_simulators(world: World) -> dict[str, Any]:
         "netsuite": NetSuiteSimulator(
             world.netsuite, NetSuiteSimConfig(bearer_tokens=(demo_secret("netsuite"),))),
         "sap": SapSimulator(world.sap, SapSimConfig(users={SAP_USER: demo_secret("sap")})),
+        "oracle": OracleFusionSimulator(
+            world.oracle, OracleSimConfig(users={ORACLE_USER: demo_secret("oracle")})),
     }
 
 

@@ -24,7 +24,8 @@ from typing import Any
 from sandbox.company import CURRENCIES, Company, DocLine
 from sandbox.projections.erp_model import QuickBooksCompany
 
-__all__ = ["ENTITIES", "iso_pacific", "project_quickbooks", "project_quickbooks_crosswalk"]
+__all__ = ["ENTITIES", "iso_pacific", "project_quickbooks", "project_quickbooks_crosswalk",
+           "quickbooks_truth_tables"]
 
 CrosswalkRow = tuple[str, str, str, str, str]
 ENTITIES = ("Customer", "Item", "Estimate", "Invoice", "SalesReceipt", "Payment", "CreditMemo")
@@ -257,3 +258,105 @@ def project_quickbooks_crosswalk(
         obj["Balance"] = round(obj["Balance"], 2) + 0.0
     ents["Customer"] = [_clean(obj) for obj in ents["Customer"]]
     return QuickBooksCompany(entities=ents, today=company.today), xwalk
+
+
+# -- truth tables ----------------------------------------------------------------------------
+# The company flattened the way the QuickBooks adapter exposes it, written independently of
+# the adapter (its own column lists and conversions) so differential tests compare two
+# implementations: top-level scalars by name, nested objects one level deep joined with "_",
+# arrays left out, and one line table per Line array. Types: s string, f float64, i int64,
+# d date32, t timestamp[ms, UTC], b bool.
+
+_HEAD = "Id:s SyncToken:s MetaData_CreateTime:t MetaData_LastUpdatedTime:t"
+_TXN_HEAD = _HEAD + " DocNumber:s TxnDate:d"
+_TXN_TAIL = ("CustomerRef_value:s CustomerRef_name:s CurrencyRef_value:s CurrencyRef_name:s "
+             "ExchangeRate:f TotalAmt:f HomeTotalAmt:f PrivateNote:s CustomerMemo_value:s "
+             "BillEmail_Address:s")
+_TRUTH_COLUMNS = {
+    "Customer": _HEAD + " DisplayName:s CompanyName:s GivenName:s FamilyName:s "
+    "FullyQualifiedName:s PrimaryEmailAddr_Address:s PrimaryPhone_FreeFormNumber:s "
+    "BillAddr_Line1:s BillAddr_City:s BillAddr_PostalCode:s BillAddr_Country:s "
+    "BillAddr_CountrySubDivisionCode:s CurrencyRef_value:s CurrencyRef_name:s Balance:f "
+    "Active:b Job:b BillWithParent:b Taxable:b Notes:s",
+    "Item": _HEAD + " Name:s Sku:s Description:s Type:s UnitPrice:f PurchaseCost:f Active:b "
+    "Taxable:b TrackQtyOnHand:b QtyOnHand:f InvStartDate:d FullyQualifiedName:s "
+    "IncomeAccountRef_value:s IncomeAccountRef_name:s",
+    "Invoice": f"{_TXN_HEAD} DueDate:d Balance:f EmailStatus:s {_TXN_TAIL}",
+    "Estimate": f"{_TXN_HEAD} ExpirationDate:d TxnStatus:s AcceptedBy:s AcceptedDate:d "
+    f"{_TXN_TAIL}",
+    "SalesReceipt": f"{_TXN_HEAD} Balance:f PaymentRefNum:s PaymentMethodRef_value:s "
+    f"PaymentMethodRef_name:s DepositToAccountRef_value:s DepositToAccountRef_name:s "
+    f"{_TXN_TAIL}",
+    "CreditMemo": f"{_TXN_HEAD} Balance:f RemainingCredit:f {_TXN_TAIL}",
+    "Payment": _HEAD + " TxnDate:d CustomerRef_value:s CustomerRef_name:s CurrencyRef_value:s "
+    "CurrencyRef_name:s ExchangeRate:f TotalAmt:f UnappliedAmt:f PaymentRefNum:s "
+    "PrivateNote:s PaymentMethodRef_value:s PaymentMethodRef_name:s "
+    "DepositToAccountRef_value:s DepositToAccountRef_name:s",
+}
+_LINE_ENTITIES = ("Invoice", "Estimate", "SalesReceipt", "CreditMemo")
+
+
+def _truth_type(code: str) -> Any:
+    import pyarrow as pa
+
+    return {"s": pa.string(), "f": pa.float64(), "i": pa.int64(), "d": pa.date32(),
+            "t": pa.timestamp("ms", tz="UTC"), "b": pa.bool_()}[code]
+
+
+def _truth_value(value: Any, code: str) -> Any:
+    if value is None:
+        return None
+    if code == "f":
+        return float(value)
+    if code == "d":
+        return dt.date.fromisoformat(value)
+    if code == "t":
+        return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
+    return value
+
+
+def _truth_get(obj: dict[str, Any], column: str) -> Any:
+    head, _, rest = column.partition("_")
+    value = obj.get(head)
+    if rest:  # one level deep: CustomerRef_value, MetaData_CreateTime
+        return value.get(rest) if isinstance(value, dict) else None
+    return None if isinstance(value, dict | list) else value
+
+
+def quickbooks_truth_tables(company_obj: QuickBooksCompany) -> dict[str, Any]:
+    """Every entity (and line table) of ``company_obj`` as a ``pa.Table``, typed and named
+    as the QuickBooks adapter exposes them; absent properties are NULL."""
+    import pyarrow as pa
+
+    out: dict[str, pa.Table] = {}
+    for entity, spec in _TRUTH_COLUMNS.items():
+        objects = company_obj.entities.get(entity, [])
+        columns = [c.split(":") for c in spec.split()]
+        out[entity] = pa.table({
+            name: pa.array([_truth_value(_truth_get(o, name), code) for o in objects],
+                           _truth_type(code))
+            for name, code in columns})
+        if entity not in _LINE_ENTITIES:
+            continue
+        rows: dict[str, list[Any]] = {k: [] for k in (
+            f"{entity}Id", "Id", "LineNum", "Description", "Amount", "DetailType",
+            "ItemRef_value", "ItemRef_name", "Qty", "UnitPrice")}
+        for obj in objects:
+            for line in obj.get("Line", []):
+                detail = line.get(line.get("DetailType", ""), {}) or {}
+                item = detail.get("ItemRef") or {}
+                rows[f"{entity}Id"].append(obj["Id"])
+                rows["Id"].append(line.get("Id"))
+                rows["LineNum"].append(line.get("LineNum"))
+                rows["Description"].append(line.get("Description"))
+                rows["Amount"].append(_truth_value(line.get("Amount"), "f"))
+                rows["DetailType"].append(line.get("DetailType"))
+                rows["ItemRef_value"].append(item.get("value"))
+                rows["ItemRef_name"].append(item.get("name"))
+                rows["Qty"].append(_truth_value(detail.get("Qty"), "f"))
+                rows["UnitPrice"].append(_truth_value(detail.get("UnitPrice"), "f"))
+        types = {"LineNum": pa.int64(), "Amount": pa.float64(), "Qty": pa.float64(),
+                 "UnitPrice": pa.float64()}
+        out[f"{entity}Line"] = pa.table({k: pa.array(v, types.get(k, pa.string()))
+                                         for k, v in rows.items()})
+    return out

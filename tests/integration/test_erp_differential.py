@@ -28,6 +28,10 @@ CORPUS = [
     "SELECT Customer FROM sap.A_Customer WHERE Customer IN (SELECT SoldToParty FROM "
     "sap.A_SalesOrder WHERE TotalNetAmount > 5000)",
     "SELECT order_no, total_amount FROM legacy_erp.orders WHERE total_amount > 1000",
+    "SELECT TransactionNumber, EnteredAmount FROM oracle.receivablesInvoices "
+    "WHERE TransactionDate >= DATE '2025-01-01' OR InvoiceCurrencyCode = 'USD'",
+    "SELECT a.AccountName, count(*) FROM oracle.receivablesInvoices i JOIN oracle.accounts a "
+    "ON i.BillToCustomerNumber = a.AccountNumber GROUP BY a.AccountName",
     "SELECT c.country, count(*), sum(o.total_amount) FROM legacy_erp.orders o "
     "JOIN legacy_erp.customers c ON o.cust_no = c.cust_no GROUP BY c.country",
     "SELECT owner_email, sum(quota_amount) FROM files.quotas WHERE fiscal_year = 2025 "
@@ -58,6 +62,9 @@ GENERATED = {
     ("sap", "A_SalesOrder"): ("SalesOrder", ["SalesOrderType", "SoldToParty", "SalesOrderDate",
                                              "TotalNetAmount", "TransactionCurrency",
                                              "PurchaseOrderByCustomer"]),
+    ("oracle", "receivablesInvoices"): ("CustomerTransactionId", [
+        "TransactionNumber", "TransactionDate", "TransactionType", "BillToCustomerNumber",
+        "InvoiceCurrencyCode", "EnteredAmount"]),
     ("legacy_erp", "orders"): ("order_no", ["cust_no", "order_date", "currency",
                                             "total_amount", "status", "crm_ref"]),
     ("files", "price_book"): ("product_code", ["currency", "list_price", "valid_from",

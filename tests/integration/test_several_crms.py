@@ -40,7 +40,7 @@ def test_committed_catalog_is_the_sandbox_on_default_ports():
     raw = yaml.safe_load((ROOT / "catalog.yaml").read_text())
     assert raw == expected
     assert set(committed.sources) == {"salesforce", "hubspot", "dynamics", "netsuite", "sap",
-                                      "legacy_erp", "files"}
+                                      "oracle", "legacy_erp", "files"}
     for name in committed.sources:  # every referenced secret file exists
         creds = committed.credentials(name)
         if committed.sources[name].auth:
