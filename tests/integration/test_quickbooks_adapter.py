@@ -198,7 +198,7 @@ def test_declared_schema_matches_truth_and_projected_company() -> None:
 # -- differential ------------------------------------------------------------------------
 
 CORPUS = [
-    "SELECT Id, DisplayName FROM quickbooks.Customer WHERE DisplayName = 'Acme Corp'",
+    "SELECT Id, DisplayName FROM quickbooks.Customer WHERE DisplayName = 'acme corp'",
     "SELECT Id FROM quickbooks.Customer WHERE DisplayName IN ('zeta', 'O''Brien & Sons', 'a')",
     "SELECT Id FROM quickbooks.Customer WHERE DisplayName LIKE '%o''b%' OR "
     "DisplayName LIKE 'acme%'",
@@ -213,7 +213,7 @@ CORPUS = [
     "SELECT Id FROM quickbooks.Invoice WHERE TotalAmt BETWEEN 20 AND 30.25 "
     "OR DueDate IS NULL",
     "SELECT Id FROM quickbooks.Invoice WHERE CustomerRef_value IN ('3', '17') "
-    "AND TxnDate >= DATE '2024-06-01'",
+    "AND TxnDate >= DATE '2024-03-01'",
     "SELECT Id FROM quickbooks.Invoice WHERE (TxnDate < '2024-02-01' OR TotalAmt > 240) "
     "AND (Balance = 0 OR CustomerRef_value = '5')",
     "SELECT Id FROM quickbooks.Invoice WHERE PrivateNote = 'Rush' OR PrivateNote LIKE '%''%'",
@@ -240,7 +240,7 @@ CORPUS = [
     "JOIN quickbooks.InvoiceLine l ON l.InvoiceId = i.Id WHERE i.TotalAmt > 240 "
     "AND l.Qty >= 2",
     "SELECT c.Id FROM quickbooks.Customer c LEFT JOIN quickbooks.Invoice i "
-    "ON i.CustomerRef_value = c.Id AND i.TotalAmt > 245 WHERE i.Id IS NULL",
+    "ON i.CustomerRef_value = c.Id AND i.TotalAmt > 1500 WHERE i.Id IS NULL",
     "SELECT l.ItemRef_value, count(DISTINCT c.Id) FROM quickbooks.Customer c "
     "JOIN quickbooks.Invoice i ON i.CustomerRef_value = c.Id "
     "JOIN quickbooks.InvoiceLine l ON l.InvoiceId = i.Id WHERE c.Active "
