@@ -207,13 +207,15 @@ DEMO_QUERIES = [
      "UNION ALL SELECT 'hubspot', count(*) FROM hubspot.deals WHERE NOT hs_is_closed\n"
      "UNION ALL SELECT 'dynamics (cases)', count(*) FROM dynamics.incidents\n"
      "  WHERE statecode = 0"),
-    ("Sales orders per ERP (SuiteQL, SAP OData v2, Oracle REST q=, legacy SQL)",
+    ("Orders per ERP (SuiteQL, SAP OData v2, Oracle q=, QuickBooks query, legacy SQL)",
      "SELECT 'netsuite' AS erp, count(*) AS orders FROM netsuite.transaction\n"
      "  WHERE type = 'SalesOrd' AND trandate >= DATE '2026-01-01'\n"
      "UNION ALL SELECT 'sap', count(*) FROM sap.A_SalesOrder\n"
      "  WHERE SalesOrderDate >= DATE '2026-01-01'\n"
      "UNION ALL SELECT 'oracle', count(*) FROM oracle.salesOrdersForOrderHub\n"
      "  WHERE OrderedDate >= TIMESTAMP '2026-01-01 00:00:00'\n"
+     "UNION ALL SELECT 'quickbooks', count(*) FROM quickbooks.Invoice\n"
+     "  WHERE TxnDate >= DATE '2026-01-01'\n"
      "UNION ALL SELECT 'legacy_erp (before the migration)', count(*) FROM legacy_erp.orders"),
     ("Legacy revenue by country: the join and aggregate run inside the old database",
      "SELECT c.country, count(*) AS orders, sum(o.total_amount) AS amount\n"

@@ -19,6 +19,7 @@ from sandbox.simulators.dynamics import DataverseSimConfig, DataverseSimulator
 from sandbox.simulators.hubspot import HubSpotSimConfig, HubSpotSimulator
 from sandbox.simulators.netsuite import NetSuiteSimConfig, NetSuiteSimulator
 from sandbox.simulators.oracle import OracleFusionSimulator, OracleSimConfig
+from sandbox.simulators.quickbooks import QuickBooksSimConfig, QuickBooksSimulator
 from sandbox.simulators.salesforce.app import SalesforceSimConfig, SalesforceSimulator
 from sandbox.simulators.sap import SapSimConfig, SapSimulator
 from sandbox.simulators.serve import RunningServer, serve_in_thread
@@ -29,7 +30,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT_BASE = 18100
 # system name → port offset from the base; later systems take the next offsets
 PORT_OFFSETS = {"salesforce": 1, "hubspot": 2, "dynamics": 3, "netsuite": 4, "sap": 5,
-                "oracle": 6}
+                "oracle": 6, "quickbooks": 7}
 SAP_USER = "CONCORD_COMM"
 ORACLE_USER = "concord.integration"
 LEGACY_FILE = "legacy_erp.sqlite"
@@ -44,6 +45,7 @@ SECRET_FILES = {
     "netsuite": "netsuite-access-token",
     "sap": "sap-password",
     "oracle": "oracle-password",
+    "quickbooks": "quickbooks-access-token",
 }
 SALESFORCE_SECRET_FILE = SECRETS_DIR / SECRET_FILES["salesforce"]
 
@@ -74,6 +76,7 @@ class Sandbox:
     def catalog(self, secret_dir: Path | None = None) -> dict[str, Any]:
         return sandbox_catalog(self.urls(), tenant_id=self.world.dynamics.tenant_id,
                                account_id=self.world.netsuite.account_id,
+                               realm_id=self.world.quickbooks.realm_id,
                                data_dir=self.data_dir.resolve(), secret_dir=secret_dir)
 
     def write_catalog(self, path: str | Path) -> Path:
@@ -95,7 +98,7 @@ class Sandbox:
         self.stop()
 
 
-def sandbox_catalog(urls: dict[str, str], *, tenant_id: str, account_id: str,
+def sandbox_catalog(urls: dict[str, str], *, tenant_id: str, account_id: str, realm_id: str,
                     data_dir: Path, secret_dir: Path | None = None) -> dict[str, Any]:
     """The catalog for a sandbox at ``urls``; secrets are referenced, never inlined."""
     secrets = secret_dir or SECRETS_DIR
@@ -172,6 +175,17 @@ def sandbox_catalog(urls: dict[str, str], *, tenant_id: str, account_id: str,
                 "retry": {"max_attempts": 5, "budget": 20},
                 "auth": {"user": ORACLE_USER, "password": secret("oracle")},
             },
+            "quickbooks": {
+                "type": "quickbooks",
+                "url": urls["quickbooks"],
+                "description": "UK subsidiary's books (QuickBooks Online Accounting API)",
+                "cache_ttl_seconds": 300,
+                "max_concurrency": 4,  # QuickBooks allows 10 concurrent requests per realm
+                "timeout_seconds": 30,
+                "retry": {"max_attempts": 5, "budget": 20},
+                "auth": {"access_token": secret("quickbooks")},
+                "options": {"realm_id": realm_id},
+            },
             "legacy_erp": {
                 "type": "sql",
                 "url": f"sqlite:{data_dir / LEGACY_FILE}",
@@ -206,6 +220,9 @@ def build_simulators(world: World) -> dict[str, Any]:
         "netsuite": NetSuiteSimulator(
             world.netsuite, NetSuiteSimConfig(bearer_tokens=(demo_secret("netsuite"),))),
         "sap": SapSimulator(world.sap, SapSimConfig(users={SAP_USER: demo_secret("sap")})),
+        "quickbooks": QuickBooksSimulator(
+            world.quickbooks,
+            QuickBooksSimConfig(bearer_tokens=(demo_secret("quickbooks"),))),
         "oracle": OracleFusionSimulator(
             world.oracle, OracleSimConfig(users={ORACLE_USER: demo_secret("oracle")})),
     }

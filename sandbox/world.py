@@ -44,7 +44,7 @@ from sandbox.projections.hubspot_model import HubSpotPortal
 from sandbox.projections.legacy import project_legacy_crosswalk
 from sandbox.projections.netsuite import netsuite_truth_tables, project_netsuite_crosswalk
 from sandbox.projections.oracle import oracle_truth_tables, project_oracle_crosswalk
-from sandbox.projections.quickbooks import project_quickbooks_crosswalk
+from sandbox.projections.quickbooks import project_quickbooks_crosswalk, quickbooks_truth_tables
 from sandbox.projections.salesforce import org_truth_tables, project_salesforce_crosswalk
 from sandbox.projections.salesforce_model import SalesforceOrg
 from sandbox.projections.sap import project_sap_crosswalk, sap_truth_tables
@@ -144,7 +144,7 @@ def build_world(seed: int = 42, scale: float = 1.0, today: dt.date | None = None
 def world_truth_tables(world: World) -> dict[str, dict[str, pa.Table]]:
     """System -> table name -> the typed table the federated source for it must return.
 
-    QuickBooks is not here yet: no adapter reads it."""
+    """
     out = {
         "salesforce": org_truth_tables(world.salesforce),
         "hubspot": portal_truth_tables(world.hubspot),
@@ -154,6 +154,8 @@ def world_truth_tables(world: World) -> dict[str, dict[str, pa.Table]]:
         out["netsuite"] = netsuite_truth_tables(world.netsuite)
     if world.sap is not None:
         out["sap"] = sap_truth_tables(world.sap)
+    if world.quickbooks is not None:
+        out["quickbooks"] = quickbooks_truth_tables(world.quickbooks)
     if world.oracle is not None:
         out["oracle"] = oracle_truth_tables(world.oracle)
     if world.legacy is not None:

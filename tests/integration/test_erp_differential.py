@@ -28,6 +28,12 @@ CORPUS = [
     "SELECT Customer FROM sap.A_Customer WHERE Customer IN (SELECT SoldToParty FROM "
     "sap.A_SalesOrder WHERE TotalNetAmount > 5000)",
     "SELECT order_no, total_amount FROM legacy_erp.orders WHERE total_amount > 1000",
+    "SELECT Id, TotalAmt FROM quickbooks.Invoice WHERE TotalAmt > 500 AND TxnDate >= "
+    "DATE '2025-01-01'",
+    "SELECT c.DisplayName, sum(i.TotalAmt) FROM quickbooks.Invoice i JOIN quickbooks.Customer c "
+    "ON i.CustomerRef_value = c.Id GROUP BY c.DisplayName",
+    "SELECT l.ItemRef_name, sum(l.Amount) FROM quickbooks.InvoiceLine l "
+    "WHERE l.DetailType = 'SalesItemLineDetail' GROUP BY 1",
     "SELECT TransactionNumber, EnteredAmount FROM oracle.receivablesInvoices "
     "WHERE TransactionDate >= DATE '2025-01-01' OR InvoiceCurrencyCode = 'USD'",
     "SELECT a.AccountName, count(*) FROM oracle.receivablesInvoices i JOIN oracle.accounts a "
@@ -65,6 +71,8 @@ GENERATED = {
     ("oracle", "receivablesInvoices"): ("CustomerTransactionId", [
         "TransactionNumber", "TransactionDate", "TransactionType", "BillToCustomerNumber",
         "InvoiceCurrencyCode", "EnteredAmount"]),
+    ("quickbooks", "Invoice"): ("Id", ["TxnDate", "TotalAmt", "Balance", "CustomerRef_value",
+                                       "DocNumber", "CurrencyRef_value"]),
     ("legacy_erp", "orders"): ("order_no", ["cust_no", "order_date", "currency",
                                             "total_amount", "status", "crm_ref"]),
     ("files", "price_book"): ("product_code", ["currency", "list_price", "valid_from",

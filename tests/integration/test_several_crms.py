@@ -35,12 +35,13 @@ def test_committed_catalog_is_the_sandbox_on_default_ports():
             for name, offset in PORT_OFFSETS.items()}
     tenant = committed.sources["dynamics"].options["tenant_id"]
     account = committed.sources["netsuite"].options["account_id"]
-    expected = sandbox_catalog(urls, tenant_id=tenant, account_id=account,
+    realm = committed.sources["quickbooks"].options["realm_id"]
+    expected = sandbox_catalog(urls, tenant_id=tenant, account_id=account, realm_id=realm,
                                data_dir=DEFAULT_DATA_DIR, secret_dir=Path("sandbox/demo-secrets"))
     raw = yaml.safe_load((ROOT / "catalog.yaml").read_text())
     assert raw == expected
     assert set(committed.sources) == {"salesforce", "hubspot", "dynamics", "netsuite", "sap",
-                                      "oracle", "legacy_erp", "files"}
+                                      "oracle", "quickbooks", "legacy_erp", "files"}
     for name in committed.sources:  # every referenced secret file exists
         creds = committed.credentials(name)
         if committed.sources[name].auth:
