@@ -79,6 +79,8 @@ class SourceConfig(_Strict):
 
 
 class Settings(_Strict):
+    # folders of view files (.sql), relative to the catalog, besides the built-in views/
+    views: list[str] = []
     cache_max_bytes: int = Field(256 * 1024 * 1024, ge=0)
     max_parallel_scans: int = Field(8, ge=1, le=128)
     schema_ttl_seconds: float = Field(600.0, ge=0)

@@ -27,6 +27,8 @@ from federation.fetch import Progress, SourceRuntime, fetch_scans
 from federation.local import LocalDuckDB
 from federation.planner import Plan, plan_query
 from federation.stats import QueryStats
+from federation.views import BUILTIN as BUILTIN_VIEWS
+from federation.views import Views
 
 
 class Federation:
@@ -37,6 +39,8 @@ class Federation:
         self.default_pushdown = pushdown
         self.cache = ScanCache(catalog.settings.cache_max_bytes)
         self.local = LocalDuckDB()
+        self.views = Views([BUILTIN_VIEWS] + [catalog.base_dir / folder
+                                              for folder in catalog.settings.views])
         self._runtimes: dict[str, SourceRuntime] = {}
         self._schemas: dict[str, tuple[float, dict[str, TableInfo]]] = {}
         # Plans depend only on the SQL and the discovered schemas, so repeated queries
@@ -144,7 +148,8 @@ class Federation:
         key = (sql, pushdown, dialect)
         plan = self._plans.get(key)
         if plan is None or self._schemas_expired(plan):
-            plan = plan_query(sql, self, self.local, pushdown=pushdown, dialect=dialect)
+            plan = plan_query(sql, self, self.local, pushdown=pushdown, dialect=dialect,
+                              views=self.views)
             self._plans[key] = plan
         return plan
 

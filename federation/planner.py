@@ -3,8 +3,9 @@
 The planner is a pipeline of small steps over the sqlglot tree:
 
 1. parse and refuse anything that is not a read-only query (``sqlparse``);
-2. bind ``<source>.<object>`` references to discovered tables, and bind the query as
-   written with DuckDB over empty tables (early errors, output names);
+2. expand views (``views/*.sql``) into subqueries, bind ``<source>.<object>``
+   references to discovered tables, and bind the query as written with DuckDB over empty
+   tables (early errors, output names);
 3. qualify columns, then let sqlglot push predicates into subqueries and CTEs and
    prune projections;
 4. for every table reference, collect the columns it must return and the conjuncts
@@ -37,6 +38,7 @@ from federation.errors import QueryError
 from federation.local import LocalDuckDB
 from federation.sqlparse import parse_query, refuse_non_queries
 from federation.subplans import SubPlan, push_subplans, subplan_request
+from federation.views import Views, expand_views
 
 DIALECT = "duckdb"
 
@@ -78,9 +80,11 @@ class Plan:
 
 
 def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool = True,
-               dialect: str = DIALECT) -> Plan:
+               dialect: str = DIALECT, views: Views | None = None) -> Plan:
     tree = parse_query(sql, dialect)
     refuse_non_queries(tree)
+    if views is not None:
+        tree = expand_views(tree, views)
     bound = bind_tables(tree, sources)
     output_names = bind_names(local, *probe_query(tree.copy(), bound))
     schema = mapping_schema(bound)
