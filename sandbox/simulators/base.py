@@ -126,6 +126,21 @@ class SimulatorBase(Generic[StatsT, FaultT]):
         return None
 
     # ------------------------------------------------------------------ sandbox hooks
+    def _fault_response(self, fault: Any) -> Response:
+        """Answer with a queued fault: its status, ``Retry-After`` and a raw or JSON body.
+
+        Simulators whose fault class has ``default_error()`` use its vendor error body
+        when the fault carries none.
+        """
+        self.stats.faults_served += 1
+        headers: dict[str, str] = {}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(int(fault.retry_after + 0.999))
+        if isinstance(fault.body, str):
+            return Response(fault.body, fault.status, headers, media_type="text/html")
+        body = fault.body if fault.body is not None else fault.default_error().body()
+        return self.json_response(body, fault.status, headers)
+
     async def _sandbox(self, request: Request, path: str) -> Response:
         """Answer the ``/__sandbox/...`` HTTP hooks (for tests against a served simulator)."""
         route = path.rstrip("/")

@@ -275,14 +275,7 @@ class QuickBooksSimulator(SimulatorBase[SimStats, Fault]):
     async def _handle(self, request: Request, kind: str, parts: list[str]) -> Response:
         fault = self._take_fault(kind)
         if fault is not None:
-            self.stats.faults_served += 1
-            headers: dict[str, str] = {}
-            if fault.retry_after is not None:
-                headers["Retry-After"] = str(int(fault.retry_after + 0.999))
-            if isinstance(fault.body, str):
-                return Response(fault.body, fault.status, headers, media_type="text/html")
-            body = fault.body if fault.body is not None else fault.default_error().body()
-            return _json(body, fault.status, headers)
+            return self._fault_response(fault)
         try:
             self._authenticate(request)
             if kind != "query":
