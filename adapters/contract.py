@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
+from federation.errors import SchemaMismatchError
+
 if TYPE_CHECKING:
     from adapters.http import SourceHTTP
 
@@ -179,6 +181,20 @@ class Adapter(ABC):
         """Release connections."""
         if self.http is not None:
             self.http.close()
+
+
+def drift_error(source: str, table: TableInfo, field: str, what: str,
+                now: str | None) -> SchemaMismatchError:
+    """The one way adapters report schema drift: the discovered type and the current one.
+
+    ``now`` is the type the source's metadata reports today (None: the field is gone).
+    The engine rediscovers the schema after any SchemaMismatchError.
+    """
+    before = table.column(field)
+    return SchemaMismatchError(
+        f"{what}: discovered as {before.native_type if before else '?'}, now "
+        f"{now or 'missing'}", source=source, object=table.name, field=field,
+        hint=f"the field changed in {source}; Concord rediscovers the schema on the next query")
 
 
 class Credentials(ABC):

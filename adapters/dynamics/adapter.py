@@ -26,6 +26,7 @@ from adapters.contract import (
     ScanRequest,
     SortKey,
     TableInfo,
+    drift_error,
 )
 from adapters.dynamics import odata
 from adapters.http import SourceHTTP
@@ -299,18 +300,13 @@ class DynamicsAdapter(Adapter):
 
     def _drift(self, table: TableInfo, field: str, what: str) -> SchemaMismatchError:
         """Name the discovered type and the type Dataverse reports now."""
-        before = table.column(field)
         logical = self._sets.get(table.name, table.name)
         try:
             now = {a["LogicalName"]: a.get("AttributeType")
                    for a in self._attributes(logical, **{"$select": "LogicalName,AttributeType"})}
         except SourceError:
             now = {}
-        current = now.get(field)
-        return SchemaMismatchError(
-            f"{what}: discovered as {before.native_type if before else '?'}, now "
-            f"{current or 'missing'}", source=self.name, object=table.name, field=field,
-            hint="the column changed in Dataverse; Concord rediscovers on the next query")
+        return drift_error(self.name, table, field, what, now.get(field))
 
 
 

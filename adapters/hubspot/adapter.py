@@ -27,6 +27,7 @@ from adapters.contract import (
     ScanContext,
     ScanRequest,
     TableInfo,
+    drift_error,
 )
 from adapters.http import SourceHTTP
 from adapters.hubspot import search
@@ -308,20 +309,13 @@ class HubSpotAdapter(Adapter):
     def _drift(self, table: TableInfo, field: str, value: str | None,
                what: str) -> SchemaMismatchError:
         """Name the discovered type and the type the source reports now."""
-        before = table.column(field)
         api = self._objects.get(table.name, _ObjectInfo(table.name)).api_name
         try:
             now = {p["name"]: p.get("type") for p in self._properties(api, table.name)}
         except SourceError:
             now = {}
-        current = now.get(field)
-        change = (f"discovered as {before.native_type if before else '?'}, now "
-                  f"{current if current else 'missing'}")
         sample = f" ({value})" if value else ""
-        return SchemaMismatchError(f"{what}{sample}: {change}", source=self.name,
-                                   object=table.name, field=field,
-                                   hint="the property changed in HubSpot; Concord rediscovers "
-                                        "the schema on the next query")
+        return drift_error(self.name, table, field, f"{what}{sample}", now.get(field))
 
     def _fixed_rows(self, name: str, ctx: ScanContext) -> list[dict[str, Any]]:
         if name == "owners":

@@ -35,6 +35,7 @@ from adapters.contract import (
     ScanRequest,
     SortKey,
     TableInfo,
+    drift_error,
 )
 from adapters.http import SourceHTTP
 from adapters.netsuite import suiteql
@@ -328,14 +329,10 @@ class NetSuiteAdapter(Adapter):
 
     def _drift(self, table: TableInfo, field: str, value: Any) -> SchemaMismatchError:
         """Name the discovered type and the type the metadata catalog reports now."""
-        before = table.column(field)
         try:
             now_col = self._describe(table.name).column(field)
-            now = now_col.native_type if now_col is not None else "missing"
+            now = now_col.native_type if now_col is not None else None
         except SourceError:
             now = "unknown (the metadata catalog did not answer)"
-        return SchemaMismatchError(
-            f"sent a value that does not fit ({value!r}): discovered as "
-            f"{before.native_type if before else '?'}, now {now}",
-            source=self.name, object=table.name, field=field,
-            hint="the field changed in NetSuite; Concord rediscovers on the next query")
+        return drift_error(self.name, table, field,
+                           f"sent a value that does not fit ({value!r})", now)

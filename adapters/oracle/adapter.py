@@ -36,6 +36,7 @@ from adapters.contract import (
     ScanRequest,
     SortKey,
     TableInfo,
+    drift_error,
 )
 from adapters.http import SourceHTTP
 from adapters.oracle import rowmatch
@@ -260,12 +261,7 @@ class OracleAdapter(Adapter):
 
     def _drift(self, table: TableInfo, field: str, what: str) -> SchemaMismatchError:
         """Name the discovered type and the one ``/describe`` reports now."""
-        before = table.column(field)
-        return SchemaMismatchError(
-            f"{what}: discovered as {before.native_type if before else '?'}, "
-            f"now {self._now(table, field)}",
-            source=self.name, object=table.name, field=field,
-            hint="the attribute changed in Oracle Fusion; Concord rediscovers on the next query")
+        return drift_error(self.name, table, field, what, self._now(table, field))
 
     def _gone(self, table: TableInfo, request: ScanRequest,
               error: SourceQueryError) -> SourceError:
@@ -276,12 +272,8 @@ class OracleAdapter(Adapter):
             return error
         for name in request.columns:
             if info.column(name) is None:
-                before = table.column(name)
-                return SchemaMismatchError(
-                    f"Oracle Fusion no longer knows the attribute ({error.message}): "
-                    f"discovered as {before.native_type if before else '?'}, now missing",
-                    source=self.name, object=table.name, field=name,
-                    hint="the attribute was removed; Concord rediscovers on the next query")
+                return drift_error(self.name, table, name, "Oracle Fusion no longer knows the "
+                                   f"attribute ({error.message})", None)
         return error
 
 

@@ -22,6 +22,7 @@ from adapters.contract import (
     ScanRequest,
     SortKey,
     TableInfo,
+    drift_error,
 )
 from adapters.http import SourceHTTP
 from adapters.salesforce import soql as soql_compiler
@@ -231,12 +232,8 @@ class SalesforceAdapter(Adapter):
 
     def _drift(self, table: TableInfo, field: str, what: str) -> SchemaMismatchError:
         """Name the discovered type and the type describe reports now."""
-        before = table.column(field)
         try:
             now = {c.name: c.native_type for c in self._describe(table.name).columns}
         except SourceError:
             now = {}
-        return SchemaMismatchError(
-            f"{what}: discovered as {before.native_type if before else '?'}, now "
-            f"{now.get(field, 'missing')}", source=self.name, object=table.name, field=field,
-            hint="the field changed in Salesforce; Concord rediscovers on the next query")
+        return drift_error(self.name, table, field, what, now.get(field))

@@ -32,6 +32,7 @@ from adapters.contract import (
     ScanRequest,
     SortKey,
     TableInfo,
+    drift_error,
 )
 from adapters.http import TRANSIENT_STATUS, SourceHTTP
 from adapters.sap import filter as sap_filter
@@ -295,17 +296,13 @@ class SapAdapter(Adapter):
 
     def _drift(self, table: TableInfo, field: str, what: str) -> SchemaMismatchError:
         """Name the type discovered and the type ``$metadata`` reports now."""
-        before = table.column(field)
         service = self._services.get(table.name, "")
         try:
             now = self._metadata(service).get(table.name)
             current = now.edm_types.get(field) if now else None
         except SourceError:
             current = "unknown (cannot read $metadata)"
-        return SchemaMismatchError(
-            f"{what}: discovered as {before.native_type if before else '?'}, now "
-            f"{current or 'missing'}", source=self.name, object=table.name, field=field,
-            hint="the property changed in SAP; Concord rediscovers on the next query")
+        return drift_error(self.name, table, field, what, current)
 
 
 def _url(path: str, params: dict[str, str]) -> str:
