@@ -89,6 +89,14 @@ def normalize(table: pa.Table, *, ordered: bool = False) -> list[tuple[Any, ...]
     return rows if ordered else sorted(rows, key=repr)
 
 
+def assert_matches_truth(fed: Federation, truth: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """The differential check: pushdown on == pushdown off == DuckDB on the truth."""
+    ordered = "ORDER BY" in sql and "OVER" not in sql
+    expected = normalize(truth.sql(sql).to_arrow_table(), ordered=ordered)
+    assert normalize(fed.sql(sql), ordered=ordered) == expected, sql
+    assert normalize(fed.sql(sql, pushdown=False), ordered=ordered) == expected, sql
+
+
 def write_catalog(path: Path, raw: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path

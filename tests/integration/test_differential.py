@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import normalize
+from tests.conftest import assert_matches_truth, normalize
 
 CORPUS = [
     # filters of every type
@@ -70,17 +70,9 @@ CORPUS = [
 ]
 
 
-def ordered(sql: str) -> bool:
-    return "ORDER BY" in sql and "OVER" not in sql
-
-
 @pytest.mark.parametrize("sql", CORPUS)
 def test_corpus_matches_truth(fed, truth, sql):
-    expected = normalize(truth.sql(sql).to_arrow_table(), ordered=ordered(sql))
-    pushed = normalize(fed.sql(sql), ordered=ordered(sql))
-    unpushed = normalize(fed.sql(sql, pushdown=False), ordered=ordered(sql))
-    assert pushed == expected
-    assert unpushed == expected
+    assert_matches_truth(fed, truth, sql)
 
 
 # -- generated predicates ----------------------------------------------------------------
@@ -206,9 +198,7 @@ CRM_CORPUS = [
 
 @pytest.mark.parametrize("sql", CRM_CORPUS)
 def test_crm_corpus_matches_truth(fed, truth, sql):
-    expected = normalize(truth.sql(sql).to_arrow_table(), ordered=ordered(sql))
-    assert normalize(fed.sql(sql), ordered=ordered(sql)) == expected
-    assert normalize(fed.sql(sql, pushdown=False), ordered=ordered(sql)) == expected
+    assert_matches_truth(fed, truth, sql)
 
 
 GENERATED = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tests.conftest import normalize
+from tests.conftest import assert_matches_truth, normalize
 from tests.predicates import predicates
 
 CORPUS = [
@@ -54,10 +54,7 @@ CORPUS = [
 
 @pytest.mark.parametrize("sql", CORPUS)
 def test_erp_corpus_matches_truth(fed, truth, sql):
-    ordered = "ORDER BY" in sql
-    expected = normalize(truth.sql(sql).to_arrow_table(), ordered=ordered)
-    assert normalize(fed.sql(sql), ordered=ordered) == expected
-    assert normalize(fed.sql(sql, pushdown=False), ordered=ordered) == expected
+    assert_matches_truth(fed, truth, sql)
 
 
 GENERATED = {

@@ -17,7 +17,7 @@ from federation.catalog import parse_catalog
 from federation.engine import Federation
 from federation.errors import SchemaMismatchError, SourceUnavailableError
 from tests import postgres
-from tests.conftest import normalize
+from tests.conftest import assert_matches_truth, normalize
 from tests.predicates import predicates
 
 ORDERS = pa.table({
@@ -120,10 +120,7 @@ CORPUS = [
 
 @pytest.mark.parametrize("sql", CORPUS)
 def test_corpus_matches_duckdb(legacy, truth, sql):
-    ordered = "ORDER BY" in sql
-    expected = normalize(truth.sql(sql).to_arrow_table(), ordered=ordered)
-    assert normalize(legacy.sql(sql), ordered=ordered) == expected
-    assert normalize(legacy.sql(sql, pushdown=False), ordered=ordered) == expected
+    assert_matches_truth(legacy, truth, sql)
 
 
 def test_generated_predicates(legacy, truth):
