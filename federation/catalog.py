@@ -6,6 +6,7 @@ Validated with pydantic so every mistake is reported with its key path
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 from pathlib import Path
@@ -86,9 +87,61 @@ class Settings(_Strict):
     schema_ttl_seconds: float = Field(600.0, ge=0)
 
 
+# The built-in source that serves the unified model's settings and identity tables.
+MODEL_SOURCE = "concord"
+SurvivorshipRule = Literal["priority", "most_recent", "most_frequent"]
+
+
+class ReconciliationSettings(_Strict):
+    # AMOUNT_MISMATCH when |CRM - ERP| > max(amount_tolerance_min, pct x CRM amount)
+    amount_tolerance_pct: float = Field(0.01, ge=0, le=1)
+    amount_tolerance_min: float = Field(1.0, ge=0)
+    # a won deal needs an ERP order once it closed more than this many days ago
+    won_grace_days: int = Field(7, ge=0, le=365)
+
+
+class IdentitySettings(_Strict):
+    # links at or above this probability merge; [review, auto_merge) go to review
+    auto_merge_probability: float = Field(0.99, gt=0, le=1)
+    review_probability: float = Field(0.5, gt=0, le=1)
+    # steward must-link / cannot-link pairs (CSV), relative to the catalog
+    steward_overrides: str | None = None
+    # how long one resolution of every source account is reused
+    refresh_seconds: float = Field(300.0, ge=0)
+
+    @model_validator(mode="after")
+    def _bands(self) -> IdentitySettings:
+        if self.review_probability > self.auto_merge_probability:
+            raise ValueError("review_probability must not exceed auto_merge_probability")
+        return self
+
+
+class FieldRule(_Strict):
+    """Which systems may supply a customer field, in order, and how to pick among them."""
+
+    systems: list[str] = Field(min_length=1)
+    rule: SurvivorshipRule = "priority"
+
+
+class ModelSettings(_Strict):
+    """The unified model: currency, calendar, tolerances, identity, system of record."""
+
+    corporate_currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    fiscal_year_start_month: int = Field(1, ge=1, le=12)
+    # "today" for trailing-twelve-month figures, past-due and grace periods; None: the
+    # current date (set it to reproduce a report as of a day)
+    as_of_date: dt.date | None = None
+    reconciliation: ReconciliationSettings = ReconciliationSettings()
+    identity: IdentitySettings = IdentitySettings()
+    # canonical customer field -> master system and fallbacks; fields not listed take
+    # the most recent non-empty value from any system
+    system_of_record: dict[str, FieldRule] = {}
+
+
 class CatalogModel(_Strict):
     version: Literal[1] = 1
     settings: Settings = Settings()
+    model: ModelSettings = ModelSettings()
     sources: dict[str, SourceConfig]
 
     @field_validator("sources")
@@ -97,7 +150,21 @@ class CatalogModel(_Strict):
         for name in value:
             if not name.isidentifier() or name.lower() != name:
                 raise ValueError(f"source name {name!r} must be a lowercase identifier")
+            if name == MODEL_SOURCE:
+                raise ValueError(f"source name {name!r} is reserved for the built-in "
+                                 "unified-model source; rename it")
         return value
+
+    @model_validator(mode="after")
+    def _record_systems_exist(self) -> CatalogModel:
+        for field_name, rule in self.model.system_of_record.items():
+            unknown = [s for s in rule.systems if s not in self.sources]
+            if unknown:
+                raise ValueError(
+                    f"model.system_of_record.{field_name}.systems names "
+                    f"{', '.join(map(repr, unknown))}, not a source in this catalog "
+                    f"(sources: {', '.join(self.sources)})")
+        return self
 
 
 class Catalog:
@@ -115,6 +182,11 @@ class Catalog:
     @property
     def settings(self) -> Settings:
         return self.model.settings
+
+    @property
+    def unified(self) -> ModelSettings:
+        """The unified model's settings (the catalog's ``model:`` section)."""
+        return self.model.model
 
     def credentials(self, source: str) -> Credentials:
         return CatalogCredentials(source, self.sources[source].auth, self.base_dir)
@@ -209,6 +281,8 @@ def _describe(error: dict[str, Any], raw: Any) -> str:
         suggestion = _suggest_key(error["loc"])
         return f"{key_path}: unknown key{suggestion}"
     message = error["msg"].removeprefix("Value error, ")
+    if not loc and message.startswith("model."):
+        return message  # a cross-section check that names its own key path
     if message.startswith("url must start with"):
         key_path = ".".join([*loc, "url"])
         message = message.removeprefix("url ")
@@ -218,6 +292,8 @@ def _describe(error: dict[str, Any], raw: Any) -> str:
 _KNOWN_KEYS = {
     "top": set(CatalogModel.model_fields),
     "settings": set(Settings.model_fields),
+    "model": (set(ModelSettings.model_fields) | set(ReconciliationSettings.model_fields)
+              | set(IdentitySettings.model_fields) | set(FieldRule.model_fields)),
     "source": set(SourceConfig.model_fields),
     "retry": set(RetrySettings.model_fields),
     "secret": set(SecretRef.model_fields),
@@ -228,8 +304,8 @@ def _suggest_key(loc: tuple[Any, ...]) -> str:
     key = str(loc[-1])
     if len(loc) == 1:
         pool = _KNOWN_KEYS["top"]
-    elif loc[0] == "settings":
-        pool = _KNOWN_KEYS["settings"]
+    elif loc[0] in ("settings", "model"):
+        pool = _KNOWN_KEYS[str(loc[0])]
     elif len(loc) == 3 and loc[0] == "sources":
         pool = _KNOWN_KEYS["source"]
     elif "retry" in loc:

@@ -17,11 +17,12 @@ import duckdb
 import pyarrow as pa
 from cachetools import LRUCache
 
+from adapters.concord import ModelAdapter
 from adapters.contract import Adapter, TableInfo
 from adapters.http import RetryPolicy, SourceHTTP
 from adapters.registry import ADAPTERS
 from federation.cache import ScanCache
-from federation.catalog import Catalog, load_catalog
+from federation.catalog import MODEL_SOURCE, Catalog, load_catalog
 from federation.errors import CatalogError, QueryError, SchemaMismatchError
 from federation.fetch import Progress, SourceRuntime, fetch_scans
 from federation.local import LocalDuckDB
@@ -52,7 +53,7 @@ class Federation:
     # -- sources (the planner's view of the catalog) ----------------------------------
 
     def source_names(self) -> list[str]:
-        return list(self.catalog.sources)
+        return [*self.catalog.sources, MODEL_SOURCE]
 
     def runtime(self, source: str) -> SourceRuntime:
         with self._lock:
@@ -76,6 +77,12 @@ class Federation:
         return tables
 
     def _build_runtime(self, source: str) -> SourceRuntime:
+        if source == MODEL_SOURCE:
+            model = ModelAdapter(source, self.catalog.unified, query=self.sql,
+                                 base_dir=self.catalog.base_dir)
+            refresh = self.catalog.unified.identity.refresh_seconds
+            return SourceRuntime(adapter=model, semaphore=threading.Semaphore(4),
+                                 ttl=refresh, retry_budget=0)
         config = self.catalog.sources[source]
         adapter_cls = ADAPTERS[config.type]
         retry = config.retry

@@ -15,6 +15,12 @@ from typing import Any
 
 import yaml
 
+from sandbox.company import (
+    AMOUNT_TOLERANCE_MIN_USD,
+    AMOUNT_TOLERANCE_PCT,
+    CORPORATE_CURRENCY,
+    WON_GRACE_DAYS,
+)
 from sandbox.simulators.dynamics import DataverseSimConfig, DataverseSimulator
 from sandbox.simulators.hubspot import HubSpotSimConfig, HubSpotSimulator
 from sandbox.simulators.netsuite import NetSuiteSimConfig, NetSuiteSimulator
@@ -69,6 +75,8 @@ class Sandbox:
     owns_data_dir: bool = False
     seed: int = 42
     scale: float = 1.0
+    # the day the world was generated for, when pinned (tests): views use it as "today"
+    today: dt.date | None = None
 
     def urls(self) -> dict[str, str]:
         return {name: server.url for name, server in self.servers.items()}
@@ -77,7 +85,8 @@ class Sandbox:
         return sandbox_catalog(self.urls(), tenant_id=self.world.dynamics.tenant_id,
                                account_id=self.world.netsuite.account_id,
                                realm_id=self.world.quickbooks.realm_id,
-                               data_dir=self.data_dir.resolve(), secret_dir=secret_dir)
+                               data_dir=self.data_dir.resolve(), secret_dir=secret_dir,
+                               as_of_date=self.today)
 
     def write_catalog(self, path: str | Path) -> Path:
         path = Path(path)
@@ -99,7 +108,8 @@ class Sandbox:
 
 
 def sandbox_catalog(urls: dict[str, str], *, tenant_id: str, account_id: str, realm_id: str,
-                    data_dir: Path, secret_dir: Path | None = None) -> dict[str, Any]:
+                    data_dir: Path, secret_dir: Path | None = None,
+                    as_of_date: dt.date | None = None) -> dict[str, Any]:
     """The catalog for a sandbox at ``urls``; secrets are referenced, never inlined."""
     secrets = secret_dir or SECRETS_DIR
 
@@ -109,6 +119,7 @@ def sandbox_catalog(urls: dict[str, str], *, tenant_id: str, account_id: str, re
     return {
         "version": 1,
         "settings": {"cache_max_bytes": 268435456, "max_parallel_scans": 8},
+        "model": model_settings(as_of_date),
         "sources": {
             "salesforce": {
                 "type": "salesforce",
@@ -207,6 +218,21 @@ def sandbox_catalog(urls: dict[str, str], *, tenant_id: str, account_id: str, re
     }
 
 
+def model_settings(as_of_date: dt.date | None = None) -> dict[str, Any]:
+    """The unified model as the sandbox company runs it (the catalog's ``model:``)."""
+    model: dict[str, Any] = {
+        "corporate_currency": CORPORATE_CURRENCY,
+        "fiscal_year_start_month": 1,
+        "reconciliation": {"amount_tolerance_pct": AMOUNT_TOLERANCE_PCT,
+                           "amount_tolerance_min": AMOUNT_TOLERANCE_MIN_USD,
+                           "won_grace_days": WON_GRACE_DAYS},
+        "identity": {"auto_merge_probability": 0.99, "review_probability": 0.5},
+    }
+    if as_of_date is not None:
+        model["as_of_date"] = as_of_date
+    return model
+
+
 def build_simulators(world: World) -> dict[str, Any]:
     return {
         "salesforce": SalesforceSimulator(
@@ -242,7 +268,7 @@ def start_sandbox(*, seed: int = 42, scale: float = 1.0, port_base: int = DEFAUL
     write_legacy_sqlite(world.legacy, folder / LEGACY_FILE)
     write_exports(world.files, folder / EXPORTS_DIR)
     sandbox = Sandbox(build_simulators(world), world, folder, seed=seed, scale=scale,
-                      owns_data_dir=owns)
+                      owns_data_dir=owns, today=today)
     try:
         for name, simulator in sandbox.simulators.items():
             port = port_base + PORT_OFFSETS[name] if port_base else 0

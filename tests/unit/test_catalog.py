@@ -47,6 +47,21 @@ def test_committed_catalog_is_valid():
      "sources.salesforce.auth.client_secret: give exactly one of env: or file:"),
     ({"sources": {"Sales Force": GOOD["sources"]["salesforce"]}}, "must be a lowercase identifier"),
     ({"source": {}}, "source: unknown key (did you mean sources?)"),
+    ({"sources": {"concord": GOOD["sources"]["salesforce"]}}, "'concord' is reserved"),
+    ({**GOOD, "model": {"fiscal_year_start_month": 13}},
+     "model.fiscal_year_start_month: Input should be less than or equal to 12"),
+    ({**GOOD, "model": {"identity": {"auto_merge_probabilty": 0.9}}},
+     "model.identity.auto_merge_probabilty: unknown key (did you mean auto_merge_probability?)"),
+    ({**GOOD, "model": {"identity": {"auto_merge_probability": 0.5,
+                                     "review_probability": 0.9}}},
+     "review_probability must not exceed auto_merge_probability"),
+    ({**GOOD, "model": {"system_of_record": {"credit_limit": {"systems": ["netsuite"]}}}},
+     "model.system_of_record.credit_limit.systems names 'netsuite', not a source in this "
+     "catalog (sources: salesforce)"),
+    ({**GOOD, "model": {"system_of_record": {"credit_limit": {"systems": ["salesforce"],
+                                                              "rule": "newest"}}}},
+     "model.system_of_record.credit_limit.rule: Input should be 'priority', 'most_recent' or "
+     "'most_frequent'"),
     ([], "expected a mapping"),
 ])
 def test_invalid_entries_name_their_key_path(raw, expected):
