@@ -36,6 +36,7 @@ from adapters.contract import Adapter, Column, Pushdown, ScanRequest, SortKey, T
 from federation.binder import bind_names
 from federation.errors import QueryError
 from federation.local import LocalDuckDB
+from federation.pushthrough import MAX_PASSES, push_through
 from federation.sqlparse import parse_query, refuse_non_queries
 from federation.subplans import SubPlan, push_subplans, subplan_request
 from federation.views import Views, expand_views
@@ -94,6 +95,11 @@ def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool
         if pushdown:
             tree = pushdown_projections(tree)
             tree = pushdown_predicates(tree, dialect=DIALECT)
+            for _ in range(MAX_PASSES):  # sqlglot stops at GROUP BY and UNION
+                tree, changed = push_through(tree)
+                if not changed:
+                    break
+                tree = pushdown_predicates(tree, dialect=DIALECT)
     except OptimizeError as exc:
         raise _column_error(str(exc), bound) from exc
     scans: list[PlannedScan] = []
