@@ -49,7 +49,7 @@ def fetch_scans(
     # identical requests (e.g. a self-join) are fetched once
     unique: dict[tuple, list[int]] = {}
     for i, scan in enumerate(scans):
-        unique.setdefault((scan.source, scan.request.key()), []).append(i)
+        unique.setdefault((scan.source, scan.request.key(), scan.pruned), []).append(i)
 
     budgets = {name: RetryBudget(rt.retry_budget) for name, rt in runtimes.items()}
     cancelled = threading.Event()
@@ -57,6 +57,11 @@ def fetch_scans(
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="scan") as pool:
         for indexes in unique.values():
             scan = scans[indexes[0]]
+            if scan.pruned:
+                empty = scan.table.arrow_schema(scan.request.columns).empty_table()
+                for i in indexes:
+                    tables[scans[i].relation] = empty
+                continue
             cached = cache.get(scan.source, scan.request)
             if cached is not None:
                 table = cached.table.select(list(scan.request.columns))
@@ -129,7 +134,9 @@ def _stats_for(scan: PlannedScan, runtimes: dict[str, SourceRuntime]) -> ScanSta
         source=scan.source,
         object=scan.table.name,
         relation=scan.relation,
-        native_request=scan.query or adapter.native_request(scan.table, scan.request),
+        native_request=("(not sent: the query's filter excludes every row of this branch)"
+                        if scan.pruned else
+                        scan.query or adapter.native_request(scan.table, scan.request)),
         columns=list(scan.request.columns),
         pushed=[{"predicate": p, "fidelity": f.name.lower()} for p, f in scan.pushed],
         local=list(scan.local),

@@ -65,6 +65,9 @@ class PlannedScan:
     pushed: list[tuple[str, Pushdown]] = field(default_factory=list)
     local: list[str] = field(default_factory=list)
     query: str | None = None  # a whole sub-plan in the source's SQL dialect
+    # the select reading this table filters on something always false (a UNION branch of
+    # another system under ``source_system = '...'``): nothing is fetched
+    pruned: bool = False
 
     @property
     def name(self) -> str:
@@ -262,6 +265,7 @@ def collect_scans(tree: exp.Expression, sources: Sources, *, pushdown: bool,
             if pushdown:
                 _push_filters(scan, scope, alias, adapter)
                 _push_top_n(scan, scope, alias, adapter)
+                scan.pruned = _always_false(scope.expression)
             _retarget(node, relation, default_alias=alias)
             scans.append(scan)
     return scans
@@ -284,6 +288,12 @@ def _resolve(scope: Scope | None, alias: str) -> exp.Expression | Scope | None:
             return scope.sources[alias]
         scope = scope.parent
     return None
+
+
+def _always_false(select: exp.Expression) -> bool:
+    where = select.args.get("where") if isinstance(select, exp.Select) else None
+    return where is not None and any(isinstance(c, exp.Boolean) and not c.this
+                                     for c in _conjuncts(where.this))
 
 
 def _request_columns(info: TableInfo, names: set[str] | None, *,

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.optimizer.simplify import simplify
 
 MAX_PASSES = 8  # each pass moves filters one level down
 
@@ -125,6 +126,8 @@ def _rewrite(conjunct: exp.Expression, name: str,
     inner = conjunct.copy()
     for column in list(inner.find_all(exp.Column)):
         column.replace(outputs[column.name].copy())
+    if not inner.find(exp.Column):  # e.g. 'salesforce' = 'hubspot' in another system's branch
+        inner = simplify(inner)
     return inner
 
 

@@ -74,3 +74,18 @@ def test_view_cycles_and_bad_views_are_clear_errors(with_views, tmp_path, sandbo
     raw["settings"]["views"] = ["missing"]
     with pytest.raises(CatalogError, match="views folder .*missing does not exist"):
         Federation(parse_catalog(raw, base_dir=Path(tmp_path)))
+
+
+def test_a_branch_another_system_filter_excludes_is_not_fetched(fresh_fed, salesforce_sim,
+                                                                 truth):
+    sql = ("SELECT id, src FROM (SELECT Id AS id, 'salesforce' AS src FROM salesforce.Account "
+           "UNION ALL SELECT id, 'hubspot' FROM hubspot.companies) AS x WHERE src = 'hubspot'")
+    salesforce_sim.reset_stats()
+    got = fresh_fed.sql(sql)
+    assert salesforce_sim.stats.soql == []  # the Salesforce branch can hold no answer
+    scans = {s.source: s for s in fresh_fed.last_stats.scans}
+    assert scans["salesforce"].native_request.startswith("(not sent")
+    expected = truth.sql("SELECT id, 'hubspot' FROM hubspot.companies").to_arrow_table()
+    assert normalize(got) == normalize(expected)
+    assert normalize(fresh_fed.sql(sql, pushdown=False)) == normalize(expected)
+    assert salesforce_sim.stats.soql  # without pushdown the branch is read
