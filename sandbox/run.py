@@ -44,6 +44,8 @@ EXPORTS_DIR = "exports"
 DEFAULT_DATA_DIR = Path("sandbox-data")  # what the committed catalog points at
 DEMO_CLIENT_ID = "concord-demo"
 SECRETS_DIR = Path(__file__).resolve().parent / "demo-secrets"
+# the data steward's must-link / cannot-link decisions (empty until a steward decides)
+STEWARD_FILE = Path(__file__).resolve().parent / "stewardship" / "account_overrides.csv"
 SECRET_FILES = {
     "salesforce": "salesforce-client-secret",
     "hubspot": "hubspot-access-token",
@@ -109,7 +111,8 @@ class Sandbox:
 
 def sandbox_catalog(urls: dict[str, str], *, tenant_id: str, account_id: str, realm_id: str,
                     data_dir: Path, secret_dir: Path | None = None,
-                    as_of_date: dt.date | None = None) -> dict[str, Any]:
+                    as_of_date: dt.date | None = None,
+                    steward_file: Path = STEWARD_FILE) -> dict[str, Any]:
     """The catalog for a sandbox at ``urls``; secrets are referenced, never inlined."""
     secrets = secret_dir or SECRETS_DIR
 
@@ -119,7 +122,7 @@ def sandbox_catalog(urls: dict[str, str], *, tenant_id: str, account_id: str, re
     return {
         "version": 1,
         "settings": {"cache_max_bytes": 268435456, "max_parallel_scans": 8},
-        "model": model_settings(as_of_date),
+        "model": model_settings(as_of_date, steward_file),
         "sources": {
             "salesforce": {
                 "type": "salesforce",
@@ -218,7 +221,40 @@ def sandbox_catalog(urls: dict[str, str], *, tenant_id: str, account_id: str, re
     }
 
 
-def model_settings(as_of_date: dt.date | None = None) -> dict[str, Any]:
+CRMS = ["salesforce", "hubspot", "dynamics"]
+ERPS = ["netsuite", "sap", "quickbooks", "oracle", "legacy_erp"]
+
+
+def system_of_record() -> dict[str, dict[str, Any]]:
+    """Who owns which customer field: the CRMs own relationship data (owner, segment,
+    industry, web domain, phone), the ERPs own what an order makes binding (legal name,
+    tax id, billing address, currency, credit, payment terms); the old ERP comes last
+    because its customer master was migrated into NetSuite."""
+    def crm_first(rule: str = "priority") -> dict[str, Any]:
+        return {"systems": CRMS + ERPS, "rule": rule}
+
+    def erp_first(rule: str = "priority") -> dict[str, Any]:
+        return {"systems": ERPS + CRMS, "rule": rule}
+
+    def erp_only() -> dict[str, Any]:
+        return {"systems": list(ERPS), "rule": "priority"}
+
+    def crm_only() -> dict[str, Any]:
+        return {"systems": list(CRMS), "rule": "priority"}
+
+    return {
+        "customer_name": crm_first(), "legal_name": erp_only(), "tax_id": erp_only(),
+        "domain": crm_first(), "email": erp_first(), "phone": crm_first(),
+        "billing_street": erp_first(), "billing_city": erp_first(),
+        "billing_state": erp_first(), "billing_postal_code": erp_first(),
+        "billing_country": erp_first(), "industry": crm_only(), "segment": crm_only(),
+        "region": crm_only(), "account_owner": crm_only(), "currency_code": erp_only(),
+        "credit_limit": erp_only(), "balance": erp_only(), "payment_terms": erp_only(),
+    }
+
+
+def model_settings(as_of_date: dt.date | None = None,
+                   steward_file: Path = STEWARD_FILE) -> dict[str, Any]:
     """The unified model as the sandbox company runs it (the catalog's ``model:``)."""
     model: dict[str, Any] = {
         "corporate_currency": CORPORATE_CURRENCY,
@@ -226,7 +262,9 @@ def model_settings(as_of_date: dt.date | None = None) -> dict[str, Any]:
         "reconciliation": {"amount_tolerance_pct": AMOUNT_TOLERANCE_PCT,
                            "amount_tolerance_min": AMOUNT_TOLERANCE_MIN_USD,
                            "won_grace_days": WON_GRACE_DAYS},
-        "identity": {"auto_merge_probability": 0.99, "review_probability": 0.5},
+        "identity": {"auto_merge_probability": 0.99, "review_probability": 0.5,
+                     "steward_overrides": str(steward_file)},
+        "system_of_record": system_of_record(),
     }
     if as_of_date is not None:
         model["as_of_date"] = as_of_date

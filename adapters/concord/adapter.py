@@ -53,7 +53,7 @@ MODEL_TABLES: dict[str, tuple[str, pa.Schema]] = {
     "steward_overrides": ("must-link / cannot-link pairs from the steward file", pa.schema([
         ("kind", pa.string()), ("source_system_l", pa.string()),
         ("source_account_id_l", pa.string()), ("source_system_r", pa.string()),
-        ("source_account_id_r", pa.string()), ("note", pa.string()),
+        ("source_account_id_r", pa.string()), ("note", pa.string()), ("decided_at", _TS),
     ])),
     "account_match_pairs": ("candidate links between source accounts", pa.schema([
         ("source_system_l", pa.string()), ("source_account_id_l", pa.string()),
@@ -128,7 +128,7 @@ class ModelAdapter(Adapter):
             return pa.Table.from_pylist(rows, schema=schema)
         result = self._resolve()
         table = result.pairs if name == "account_match_pairs" else result.xref
-        return table.select(schema.names).cast(schema)
+        return table.select(schema.names).cast(schema, safe=False)  # linked_at: µs → ms
 
     def _settings_row(self) -> dict[str, Any]:
         s = self.settings

@@ -37,7 +37,8 @@ def test_committed_catalog_is_the_sandbox_on_default_ports():
     account = committed.sources["netsuite"].options["account_id"]
     realm = committed.sources["quickbooks"].options["realm_id"]
     expected = sandbox_catalog(urls, tenant_id=tenant, account_id=account, realm_id=realm,
-                               data_dir=DEFAULT_DATA_DIR, secret_dir=Path("sandbox/demo-secrets"))
+                               data_dir=DEFAULT_DATA_DIR, secret_dir=Path("sandbox/demo-secrets"),
+                               steward_file=Path("sandbox/stewardship/account_overrides.csv"))
     raw = yaml.safe_load((ROOT / "catalog.yaml").read_text())
     assert raw == expected
     assert set(committed.sources) == {"salesforce", "hubspot", "dynamics", "netsuite", "sap",
