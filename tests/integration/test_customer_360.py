@@ -5,10 +5,12 @@ injected master-data conflicts show up in customer_field_conflicts."""
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_federation
+from federation.catalog import parse_catalog
+from federation.engine import Federation
 
 RULED_FIELDS = ("customer_name", "legal_name", "credit_limit", "account_owner", "phone")
 
@@ -60,17 +62,12 @@ def test_changing_the_catalog_changes_survivors(sandbox, c360):
     raw_rules = {"customer_name": {"systems": ["sap", "netsuite", "quickbooks", "oracle",
                                                "legacy_erp", "salesforce", "hubspot",
                                                "dynamics"], "rule": "priority"}}
-    fed = make_federation(sandbox)
     raw = sandbox.catalog()
     raw["model"]["system_of_record"] = raw_rules
-    from federation.catalog import parse_catalog
-    from federation.engine import Federation
-    from pathlib import Path
     with Federation(parse_catalog(raw, base_dir=Path("."))) as erp_first:
         flipped = {r["customer_id"]: r for r in erp_first.sql(
             "SELECT customer_id, customer_name_source, account_owner_source "
             "FROM customer_360").to_pylist()}
-    fed.close()
     with_erp = [r for r in c360 if r["erp_customer_ids"] and r["crm_account_ids"]]
     assert with_erp
     for row in with_erp:
