@@ -123,9 +123,12 @@ def _rewrite(conjunct: exp.Expression, name: str,
         return None
     if any(c.table != name or c.name not in outputs for c in columns):
         return None
-    inner = conjunct.copy()
-    for column in list(inner.find_all(exp.Column)):
-        column.replace(outputs[column.name].copy())
+    if isinstance(conjunct, exp.Column):  # a bare boolean column: replace() can't swap a root
+        inner = outputs[conjunct.name].copy()
+    else:
+        inner = conjunct.copy()
+        for column in list(inner.find_all(exp.Column)):
+            column.replace(outputs[column.name].copy())
     if not inner.find(exp.Column):  # e.g. 'salesforce' = 'hubspot' in another system's branch
         inner = simplify(inner)
     return inner

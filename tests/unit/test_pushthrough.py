@@ -70,6 +70,8 @@ CASES = [
      "t", False),  # referenced twice
     ("SELECT * FROM (SELECT k, v FROM t EXCEPT SELECT k, v FROM u) AS x WHERE x.k = 2",
      "u", False),
+    ("SELECT * FROM (SELECT k, v > 10 AS big FROM t UNION ALL SELECT k, v > 10 FROM u) AS x "
+     "WHERE x.big", "u", True),  # a bare boolean column as the whole conjunct
 ]
 
 
