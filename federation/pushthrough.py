@@ -79,8 +79,11 @@ def _expression(projection: exp.Expression) -> exp.Expression:
 
 
 def _plain(select: exp.Expression) -> bool:
+    """A select a filter may enter: nothing in it depends on which other rows exist."""
     if not isinstance(select, exp.Select):
         return False
+    if any(p.find(exp.Window, exp.Explode, exp.Unnest) for p in select.selects):
+        return False  # a window (or a row generator) sees the rows a pre-filter removes
     group = select.args.get("group")
     return not (select.args.get("limit") or select.args.get("offset")
                 or select.args.get("qualify") or select.args.get("distinct") and group

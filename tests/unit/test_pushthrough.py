@@ -72,6 +72,8 @@ CASES = [
      "u", False),
     ("SELECT * FROM (SELECT k, v > 10 AS big FROM t UNION ALL SELECT k, v > 10 FROM u) AS x "
      "WHERE x.big", "u", True),  # a bare boolean column as the whole conjunct
+    ("SELECT * FROM (SELECT k, row_number() OVER (ORDER BY v) AS rn FROM t UNION ALL "
+     "SELECT k, 0 FROM u) AS x WHERE x.k = 2", "t", False),  # the window sees every row
 ]
 
 
