@@ -1,0 +1,324 @@
+"""reconciliation_exceptions finds exactly the CRM/ERP inconsistencies the sandbox injected.
+
+The generator records what it injected in ``World.expected``: per check, (opportunity,
+order, customer, system) in truth ids. The view's rows are mapped back to truth ids through
+the crosswalk (CRM and ERP record ids) and, for golden customer ids, through account_xref:
+a golden customer stands for the truth customer most of its records belong to.
+
+Where the view cannot see what the generator did, the test says so precisely instead of
+loosening the comparison:
+- QuickBooks keeps the CRM deal id in the custom field "CRM Deal ID", an array element the
+  QuickBooks adapter does not expose, so its sales cannot be tied to HubSpot deals: order
+  checks on QuickBooks and WON_NO_ORDER on HubSpot are compared only once sales_orders /
+  recon_orders carry that reference (a strict xfail flags when it arrives).
+- A customer whose ERP record identity resolution did not attach to the rest of its records
+  is two golden customers: orders booked to that record show as CUSTOMER_MISMATCH and the
+  record's master data has nothing to be compared with. Those rows are accepted only when
+  the crosswalk proves the split.
+- The CRM APIs serve no deleted (Salesforce) or archived (HubSpot) deals, so an order whose
+  deal was deleted names no deal the view can see: ORDER_NO_OPPORTUNITY, accepted only
+  when the crosswalk shows the deal's record is not served.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from typing import Any
+
+import pytest
+
+from federation.engine import Federation
+from sandbox.world import crm_opportunity_refs
+
+ORDER_CHECKS = ("ORDER_NO_OPPORTUNITY", "AMOUNT_MISMATCH", "CURRENCY_MISMATCH",
+                "PERIOD_MISMATCH", "CUSTOMER_MISMATCH", "DUPLICATE_ORDER",
+                "WON_DEAL_CHANGED_AFTER_ORDER")
+INJECTED = ("WON_NO_ORDER", *ORDER_CHECKS, "MASTER_DATA_CONFLICT")
+CRM_OF_UNIT = {"main": "salesforce", "acquired": "hubspot"}
+SERVED_ITEM_MASTERS = ("netsuite", "quickbooks")  # SAP/Oracle item masters are not served
+ERPS = ("netsuite", "sap", "quickbooks", "oracle", "legacy_erp")
+ORDER_TABLES = {"sap": ("A_SalesOrder",), "quickbooks": ("Invoice", "SalesReceipt"),
+                "oracle": ("salesOrdersForOrderHub",), "legacy_erp": ("orders",)}
+
+Key = tuple[str | None, str | None, str | None, str]
+
+
+class Truth:
+    """Record ids and golden ids -> truth ids."""
+
+    def __init__(self, sandbox: Any, fed: Federation) -> None:
+        self.world = sandbox.world
+        self.record: dict[tuple[str, str, str], str] = {}
+        for row in self.world.crosswalk.to_pylist():
+            self.record.setdefault((row["entity"], row["system"], row["record_id"]),
+                                   row["truth_id"])
+        # sales_orders/recon_orders key Oracle orders by OrderNumber; the crosswalk by HeaderId
+        self.oracle_header = {r["OrderNumber"]: str(r["HeaderId"]) for r in fed.sql(
+            "SELECT OrderNumber, HeaderId FROM oracle.salesOrdersForOrderHub").to_pylist()}
+        self.xref = fed.sql("SELECT customer_id, source_system, source_account_id "
+                            "FROM account_xref").to_pylist()
+        members: dict[str, list[str]] = defaultdict(list)
+        self.clusters_of: dict[str, set[str]] = defaultdict(set)
+        for x in self.xref:
+            truth = self.customer_record(x["source_system"], x["source_account_id"])
+            if truth is not None:
+                members[x["customer_id"]].append(truth)
+                self.clusters_of[truth].add(x["customer_id"])
+        self.golden = {g: Counter(v).most_common(1)[0][0] for g, v in members.items()}
+
+    def customer_record(self, system: str, record_id: str) -> str | None:
+        return self.record.get(("customer", system, record_id))
+
+    def opportunity(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        system, record_id = value.split(":", 1)
+        return self.record.get(("opportunity", system, record_id), f"?{value}")
+
+    def order(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        system, key = value.split(":", 1)
+        key = key.split("/")[-1]  # quickbooks:Invoice/12
+        if system == "oracle":
+            key = self.oracle_header.get(key, key)
+        return self.record.get(("order", system, key), f"?{value}")
+
+    def customer(self, golden: str | None) -> str | None:
+        return None if golden is None else self.golden.get(golden, f"?{golden}")
+
+    def key(self, row: dict[str, Any]) -> Key:
+        return (self.opportunity(row["opportunity_id"]), self.order(row["order_id"]),
+                self.customer(row["customer_id"]), row["source_system"])
+
+    def is_split(self, customer: str | None) -> bool:
+        """Identity resolution put this truth customer's records in several clusters."""
+        return customer is not None and len(self.clusters_of.get(customer, ())) > 1
+
+
+@pytest.fixture(scope="module")
+def truth(sandbox, fed) -> Truth:
+    return Truth(sandbox, fed)
+
+
+@pytest.fixture(scope="module")
+def rows(fed) -> list[dict[str, Any]]:
+    return fed.sql("SELECT * FROM reconciliation_exceptions").to_pylist()
+
+
+@pytest.fixture(scope="module")
+def quickbooks_linked(fed) -> bool:
+    """Whether QuickBooks sales carry their CRM deal id (see the module docstring)."""
+    n = fed.sql("SELECT count(opportunity_ref) AS n FROM recon_orders "
+                "WHERE source_system = 'quickbooks'").to_pylist()[0]["n"]
+    return n > 0
+
+
+def _blind(check: str, system: str, quickbooks_linked: bool) -> bool:
+    if quickbooks_linked:
+        return False
+    return (check in ORDER_CHECKS and system == "quickbooks") or (
+        check == "WON_NO_ORDER" and system == "hubspot")
+
+
+def _by_check(rows: list[dict[str, Any]], truth: Truth, quickbooks_linked: bool
+              ) -> dict[str, set[Key]]:
+    got: dict[str, set[Key]] = defaultdict(set)
+    for row in rows:
+        if row["check_code"] in INJECTED and not _blind(row["check_code"],
+                                                        row["source_system"],
+                                                        quickbooks_linked):
+            got[row["check_code"]].add(truth.key(row))
+    return got
+
+
+def _expected(truth: Truth, quickbooks_linked: bool) -> dict[str, set[Key]]:
+    exp: dict[str, set[Key]] = defaultdict(set)
+    for r in truth.world.expected["reconciliation_exceptions"].to_pylist():
+        if not _blind(r["check"], r["system"], quickbooks_linked):
+            exp[r["check"]].add((r["opportunity_id"], r["order_id"], r["customer_id"],
+                                 r["system"]))
+    return exp
+
+
+def test_every_row_is_well_formed(rows):
+    codes = Counter(r["check_code"] for r in rows)
+    assert set(codes) <= {*INJECTED, "UNMATCHED_ACCOUNT", "PRICE_BOOK_MISMATCH",
+                          "QUOTE_PRICE_MISMATCH", "QUOTE_UNKNOWN_PRODUCT"}
+    for r in rows:
+        assert r["severity"] in ("high", "medium", "low")
+        assert r["detail"]
+        assert r["source_system"]
+        if r["check_code"] in ORDER_CHECKS:
+            assert r["order_id"].startswith(r["source_system"] + ":")
+            assert r["source_system"] in ERPS
+        if r["check_code"] in ORDER_CHECKS[1:]:
+            assert r["opportunity_id"] and r["crm_date"] and r["erp_date"]
+        if r["check_code"] == "AMOUNT_MISMATCH":
+            assert abs(r["difference_corporate"]) > r["tolerance"] - 0.01
+
+
+@pytest.mark.parametrize("check", [c for c in INJECTED
+                                   if c not in ("CUSTOMER_MISMATCH", "MASTER_DATA_CONFLICT")])
+def test_finds_exactly_the_injected_exceptions(check, rows, truth, quickbooks_linked,
+                                                fed):
+    got = _by_check(rows, truth, quickbooks_linked)[check]
+    expected = _expected(truth, quickbooks_linked)[check]
+    assert expected, f"the sandbox injected no {check}: the comparison would prove nothing"
+    assert sorted(expected - got, key=repr) == [], "missed"
+    invented = got - expected
+    if check == "ORDER_NO_OPPORTUNITY":
+        # an order whose deal was deleted in the CRM: the CRM APIs serve no deleted or
+        # archived records, so the reference names no deal the view can see
+        visible = {r["opportunity_id"] for r in fed.sql(
+            "SELECT opportunity_id FROM recon_deals").to_pylist()}
+        refs = crm_opportunity_refs(truth.world.company)
+        deal_of = {o.order_id: o.opportunity_id for o in truth.world.company.orders}
+        unit = {o.opportunity_id: o.business_unit for o in truth.world.company.opportunities}
+        hidden = {k for k in invented if deal_of.get(k[1]) is not None
+                  and f"{CRM_OF_UNIT[unit[deal_of[k[1]]]]}:{refs[deal_of[k[1]]]}" not in visible}
+        invented -= hidden
+    assert sorted(invented, key=repr) == [], "invented"
+
+
+def test_customer_mismatches_are_the_injected_ones_plus_identity_splits(
+        rows, truth, quickbooks_linked):
+    got = _by_check(rows, truth, quickbooks_linked)["CUSTOMER_MISMATCH"]
+    expected = _expected(truth, quickbooks_linked)["CUSTOMER_MISMATCH"]
+    assert expected and not expected - got, "missed"
+    deal_customer = {o.opportunity_id: o.customer_id for o in truth.world.company.opportunities}
+    for opp, order, customer, _ in got - expected:
+        # not a real mismatch: the order is booked to the deal's customer, but identity
+        # resolution left that customer in two golden clusters
+        assert customer == deal_customer[opp], (opp, order)
+        assert truth.is_split(customer), (opp, order)
+
+
+def test_master_data_conflicts(rows, truth, fed):
+    got = _by_check(rows, truth, True)["MASTER_DATA_CONFLICT"]
+    expected = _expected(truth, True)["MASTER_DATA_CONFLICT"]
+    details = defaultdict(list)
+    for r in truth.world.expected["reconciliation_exceptions"].to_pylist():
+        if r["check"] == "MASTER_DATA_CONFLICT":
+            details[(r["customer_id"], r["system"])].append(r["detail"].split(":")[0])
+    assert len(got & expected) >= len(expected) - 3
+    for _, _, customer, system in expected - got:
+        # only missed when there is nothing to compare the ERP value with: identity split
+        # the record off its customer, or (e-mail) no record of the customer has a domain
+        domains = fed.sql(
+            "SELECT count(a.domain_norm) AS n FROM account_xref x JOIN source_accounts a "
+            "USING (source_system, source_account_id) WHERE x.customer_id IN "
+            f"({', '.join(repr(g) for g in truth.clusters_of[customer])})").to_pylist()
+        assert truth.is_split(customer) or (
+            details[(customer, system)] == ["email"] and domains[0]["n"] == 0), customer
+    invented = {(r["customer_id"], r["source_system"]): r["detail"] for r in rows
+                if r["check_code"] == "MASTER_DATA_CONFLICT"
+                and truth.key(r) in got - expected}
+    for (golden, system), detail in invented.items():
+        # the ERP's customer currency is used by none of the customer's deals: the
+        # generator keeps such a master currency as right (the subsidiary sells to them in
+        # GBP), and no system exposes the customer's own currency to tell the two apart
+        assert detail.startswith("currency: ") and system == "quickbooks", detail
+        currency = detail.split()[1]
+        used = fed.sql("SELECT count(*) AS n FROM recon_deals "
+                       f"WHERE customer_id = '{golden}' AND currency_code = '{currency}'"
+                       ).to_pylist()
+        assert used[0]["n"] == 0, detail
+
+
+@pytest.mark.xfail(strict=True, reason="the QuickBooks adapter does not expose the "
+                   "'CRM Deal ID' custom field, so QuickBooks sales carry no deal reference")
+def test_quickbooks_sales_carry_the_crm_deal_id(quickbooks_linked):
+    assert quickbooks_linked
+
+
+def test_price_book_mismatches(rows, truth):
+    pattern = re.compile(r"^(\S+) (\S+): item master ([\d.]+), price book ([\d.]+)")
+    got = set()
+    for r in rows:
+        if r["check_code"] == "PRICE_BOOK_MISMATCH":
+            m = pattern.match(r["detail"])
+            assert m, r["detail"]
+            got.add((r["source_system"], m[1], m[2], float(m[4]), float(m[3])))
+    expected = {(e["system"], e["product_code"], e["currency"], e["price_book_price"],
+                 e["erp_price"])
+                for e in truth.world.expected["price_book_mismatches"].to_pylist()
+                if e["system"] in SERVED_ITEM_MASTERS}
+    assert got == expected
+
+
+def test_unmatched_accounts_are_the_records_identity_left_alone(rows, fed):
+    """UNMATCHED_ACCOUNT: a live record alone in its golden customer, or attached below the
+    auto-merge probability; each named once, and none of them took part in an auto merge."""
+    records = fed.sql(
+        "SELECT x.customer_id, x.source_system, x.source_account_id, x.match_rule, "
+        "x.match_confidence, a.is_deleted FROM account_xref x JOIN source_accounts a "
+        "USING (source_system, source_account_id)").to_pylist()
+    threshold = fed.sql("SELECT auto_merge_probability AS p FROM concord.settings"
+                        ).to_pylist()[0]["p"]
+    size = Counter(r["customer_id"] for r in records)
+    lonely = {(r["customer_id"], r["source_system"]) for r in records
+              if not r["is_deleted"] and (r["match_rule"] == "singleton" or (
+                  r["match_confidence"] is not None and r["match_confidence"] < threshold))}
+    got = [(r["customer_id"], r["source_system"]) for r in rows
+           if r["check_code"] == "UNMATCHED_ACCOUNT"]
+    assert len(got) == len(set(got))
+    assert set(got) == lonely
+    merged = {(p["source_system_l"], p["source_account_id_l"]) for p in fed.sql(
+        "SELECT * FROM account_match_pairs WHERE decision = 'auto'").to_pylist()}
+    merged |= {(p["source_system_r"], p["source_account_id_r"]) for p in fed.sql(
+        "SELECT * FROM account_match_pairs WHERE decision = 'auto'").to_pylist()}
+    for r in records:
+        if r["match_rule"] == "singleton":
+            assert size[r["customer_id"]] == 1
+            assert (r["source_system"], r["source_account_id"]) not in merged
+    for r in rows:
+        if r["check_code"] == "UNMATCHED_ACCOUNT":
+            assert r["order_id"] is None and r["opportunity_id"] is None
+
+
+def test_quote_checks_follow_their_definitions(rows, fed):
+    """QUOTE_*: recomputed from the raw tables in Python, not in SQL."""
+    book = {(b["product_code"], b["currency"]): b["list_price"]
+            for b in fed.sql("SELECT * FROM files.price_book").to_pylist()}
+    known = {r["sku"] for r in fed.sql(
+        "SELECT itemid AS sku FROM netsuite.item UNION ALL "
+        "SELECT Sku FROM quickbooks.Item").to_pylist()}
+    sf = fed.sql("SELECT li.Id, li.OpportunityId, li.ListPrice, p.ProductCode, "
+                 "o.CurrencyIsoCode FROM salesforce.OpportunityLineItem li "
+                 "JOIN salesforce.Opportunity o ON o.Id = li.OpportunityId "
+                 "LEFT JOIN salesforce.Product2 p ON p.Id = li.Product2Id").to_pylist()
+    hs = fed.sql("SELECT li.id, ld.deal_id, li.hs_sku FROM hubspot.line_items li "
+                 "LEFT JOIN hubspot.line_item_deals ld ON ld.line_item_id = li.id"
+                 ).to_pylist()
+    price = {("salesforce", r["Id"]) for r in sf
+             if (r["ProductCode"], r["CurrencyIsoCode"]) in book
+             and r["ListPrice"] != book[(r["ProductCode"], r["CurrencyIsoCode"])]}
+    unknown = {("salesforce", r["Id"]) for r in sf if r["ProductCode"] not in known}
+    unknown |= {("hubspot", r["id"]) for r in hs if r["hs_sku"] not in known}
+
+    def lines(code: str) -> set[tuple[str, str]]:
+        return {(r["source_system"], r["detail"].split()[1].rstrip(":"))
+                for r in rows if r["check_code"] == code}
+
+    assert lines("QUOTE_PRICE_MISMATCH") == price
+    assert lines("QUOTE_UNKNOWN_PRODUCT") == unknown
+    assert sf and hs  # the recomputation saw quote lines of both CRMs
+
+
+def test_an_erp_filter_reads_only_that_erps_orders(fresh_fed):
+    sql = "SELECT * FROM reconciliation_exceptions WHERE source_system = 'netsuite'"
+    result = fresh_fed.sql(sql)
+    stats = fresh_fed.last_stats
+    assert stats is not None
+    for scan in stats.scans:
+        if scan.object in ORDER_TABLES.get(scan.source, ()):
+            assert scan.native_request.startswith("(not sent"), (scan.source, scan.object)
+    assert {r["source_system"] for r in result.to_pylist()} <= {"netsuite"}
+    assert result.num_rows > 0
+    plain = fresh_fed.sql(sql, pushdown=False)
+    key = sorted(result.to_pylist(), key=repr)
+    assert key == sorted(plain.to_pylist(), key=repr)
+    full = fresh_fed.sql("SELECT * FROM reconciliation_exceptions").to_pylist()
+    assert key == sorted((r for r in full if r["source_system"] == "netsuite"), key=repr)
