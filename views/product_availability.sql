@@ -6,9 +6,7 @@
 -- Columns: product_code, product_name, family, crm_systems (sorted list), is_active (in
 --   any CRM), erp_system, erp_item_id, tracks_inventory, quantity_on_hand (NULL when the
 --   ERP does not track stock for the item), erp_unit_price, erp_currency.
--- Sources: NetSuite item (itemid, quantityonhand, baseprice in the base currency) and
--- QuickBooks Item (Sku, QtyOnHand when TrackQtyOnHand, UnitPrice in the home currency,
--- GBP for the sandbox's UK books). SAP and Oracle item masters are not read yet.
+-- Sources: the erp_items view (NetSuite and QuickBooks item masters).
 WITH crm_products AS (
     SELECT ProductCode AS product_code, Name AS product_name, Family AS family,
            IsActive AS is_active, 'salesforce' AS source_system, 1 AS preference
@@ -26,18 +24,6 @@ products AS (
     FROM crm_products
     WHERE product_code IS NOT NULL
     GROUP BY product_code
-),
-erp_items AS (
-    SELECT i.itemid AS product_code, 'netsuite' AS erp_system,
-           CAST(i.id AS VARCHAR) AS erp_item_id,
-           i.itemtype IN ('InvtPart', 'Assembly') AS tracks_inventory,
-           i.quantityonhand AS quantity_on_hand, i.baseprice AS erp_unit_price,
-           (SELECT symbol FROM netsuite.currency WHERE isbasecurrency) AS erp_currency
-    FROM netsuite.item AS i
-    UNION ALL
-    SELECT Sku, 'quickbooks', Id, TrackQtyOnHand,
-           CASE WHEN TrackQtyOnHand THEN QtyOnHand END, UnitPrice, 'GBP'
-    FROM quickbooks.Item
 )
 SELECT p.product_code, p.product_name, p.family, p.crm_systems, p.is_active,
        e.erp_system, e.erp_item_id, e.tracks_inventory, e.quantity_on_hand,

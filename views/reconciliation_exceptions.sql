@@ -80,10 +80,6 @@ WITH positions AS (
     CROSS JOIN concord.settings AS s
     WHERE pb.valid_from IS NULL OR pb.valid_from <= s.as_of_date
     GROUP BY pb.product_code, pb.currency
-), erp_items AS (
-    SELECT 'netsuite' AS source_system, i.itemid AS sku FROM netsuite.item AS i
-    UNION ALL
-    SELECT 'quickbooks', it.Sku FROM quickbooks.Item AS it
 ), quote_lines AS (
     SELECT 'salesforce' AS source_system, li.Id AS line_id, li.OpportunityId AS deal_id,
            p.ProductCode AS product_code, o.CurrencyIsoCode AS currency,
@@ -353,30 +349,14 @@ SELECT 'MASTER_DATA_CONFLICT', 'low', c.customer_id, NULL, NULL, c.source_system
            || ' record ' || c.source_account_id || ': ' || c.reason || ')'
 FROM conflicts AS c
 UNION ALL
-SELECT 'PRICE_BOOK_MISMATCH', 'medium', NULL, NULL, NULL, 'netsuite', NULL, NULL, NULL,
+SELECT 'PRICE_BOOK_MISMATCH', 'medium', NULL, NULL, NULL, e.erp_system, NULL, NULL, NULL,
        NULL, NULL, NULL,
-       i.itemid || ' ' || b.currency || ': item master ' || printf('%.2f', i.baseprice)
-           || ', price book ' || printf('%.2f', b.list_price) || ' (item '
-           || CAST(i.id AS VARCHAR) || ')'
-FROM netsuite.item AS i
-JOIN book AS b ON b.product_code = i.itemid
-WHERE i.baseprice <> b.list_price
-  AND b.currency = (SELECT cur.symbol FROM netsuite.subsidiary AS sb
-                    JOIN netsuite.currency AS cur ON cur.id = sb.currency
-                    WHERE sb.id = 1)
-UNION ALL
-SELECT 'PRICE_BOOK_MISMATCH', 'medium', NULL, NULL, NULL, 'quickbooks', NULL, NULL, NULL,
-       NULL, NULL, NULL,
-       it.Sku || ' ' || b.currency || ': item master ' || printf('%.2f', it.UnitPrice)
-           || ', price book ' || printf('%.2f', b.list_price) || ' (item ' || it.Id || ')'
-FROM quickbooks.Item AS it
-JOIN book AS b ON b.product_code = it.Sku
-WHERE it.UnitPrice <> b.list_price
-  AND b.currency = (SELECT arg_max(k.currency, k.n)
-                    FROM (SELECT pay.CurrencyRef_value AS currency, count(*) AS n
-                          FROM quickbooks.Payment AS pay
-                          WHERE pay.ExchangeRate IS NULL OR pay.ExchangeRate = 1
-                          GROUP BY pay.CurrencyRef_value) AS k)
+       e.product_code || ' ' || b.currency || ': item master '
+           || printf('%.2f', e.erp_unit_price) || ', price book '
+           || printf('%.2f', b.list_price) || ' (item ' || e.erp_item_id || ')'
+FROM erp_items AS e
+JOIN book AS b ON b.product_code = e.product_code AND b.currency = e.erp_currency
+WHERE e.erp_unit_price <> b.list_price
 UNION ALL
 SELECT 'QUOTE_PRICE_MISMATCH', 'medium', x.customer_id, q.source_system || ':' || q.deal_id,
        NULL, q.source_system, NULL, NULL, NULL, NULL, q.close_date, NULL,
@@ -397,4 +377,4 @@ SELECT 'QUOTE_UNKNOWN_PRODUCT', 'medium', x.customer_id,
 FROM quote_lines AS q
 LEFT JOIN account_xref AS x
   ON x.source_system = q.source_system AND x.source_account_id = q.account_id
-WHERE NOT EXISTS (SELECT 1 FROM erp_items AS i WHERE i.sku = q.product_code)
+WHERE NOT EXISTS (SELECT 1 FROM erp_items AS i WHERE i.product_code = q.product_code)
