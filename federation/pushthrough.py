@@ -11,6 +11,8 @@ UNION. Both are safe to enter for the right conjuncts:
 
 Each such conjunct is copied into the inner select's ``WHERE``, rewritten over the
 expression behind the output column; the outer conjunct stays, so DuckDB still decides.
+A select whose ``WHERE`` is always false (a UNION branch of another system) passes
+``FALSE`` to the sources only it reads, so their scans are never sent.
 Only sources in ``FROM`` or inner joins qualify (a filter on an outer join's nullable
 side would change which rows are NULL-extended) and only subqueries referenced once.
 """
@@ -38,6 +40,9 @@ def push_through(tree: exp.Expression) -> tuple[exp.Expression, bool]:
         if not isinstance(scope.expression, exp.Select) or where is None:
             continue
         conjuncts = _flatten(where.this)
+        if any(_is_false(c) for c in conjuncts):
+            changed |= _empty_sources(scope, ref_count)
+            continue
         for name, (node, source) in scope.selected_sources.items():
             if not _enterable(node, source, ref_count):
                 continue
@@ -48,6 +53,37 @@ def push_through(tree: exp.Expression) -> tuple[exp.Expression, bool]:
                         select.where(inner, copy=False)
                         changed = True
     return tree, changed
+
+
+def _is_false(condition: exp.Expression) -> bool:
+    return isinstance(condition, exp.Boolean) and not condition.this
+
+
+def _empty_sources(scope: Scope, ref_count: dict[int, int]) -> bool:
+    """A select whose WHERE is always false reads nothing from its sources: mark every
+    select of each source only it uses (and of its subqueries) always false too, so the
+    planner sends none of their scans."""
+    changed = False
+    inner = [source for _, source in scope.selected_sources.values()
+             if isinstance(source, Scope)] + list(scope.subquery_scopes)
+    for source in inner:
+        if ref_count.get(id(source), 1) > 1:
+            continue
+        for select in _every_branch(source.expression):  # nested scopes: on later passes
+            where = select.args.get("where")
+            if where is None or not any(_is_false(c) for c in _flatten(where.this)):
+                select.where(exp.false(), copy=False)
+                changed = True
+    return changed
+
+
+def _every_branch(expression: exp.Expression) -> Iterator[exp.Select]:
+    """Every select of a set operation, EXCEPT and INTERSECT sides included."""
+    if isinstance(expression, exp.SetOperation):
+        yield from _every_branch(expression.left)
+        yield from _every_branch(expression.right)
+    elif isinstance(expression, exp.Select):
+        yield expression
 
 
 def _enterable(node: exp.Expression, source: object, ref_count: dict[int, int]) -> bool:
@@ -93,13 +129,15 @@ def _plain(select: exp.Expression) -> bool:
 
 def _keys_only(select: exp.Select,
                outputs: dict[str, exp.Expression]) -> dict[str, exp.Expression]:
-    """In a grouped select only grouping keys may be filtered before grouping."""
+    """In a grouped select only grouping keys, and constants (the same for every group),
+    may be filtered before grouping."""
     group = select.args.get("group")
     if group is None:
         return {n: e for n, e in outputs.items() if not e.find(exp.AggFunc, exp.Window)}
     keys = {e.sql() for e in group.expressions}
     return {n: e for n, e in outputs.items()
-            if e.sql() in keys and not e.find(exp.AggFunc, exp.Window)}
+            if (e.sql() in keys or not e.find(exp.Column))
+            and not e.find(exp.AggFunc, exp.Window)}
 
 
 def _first_select(expression: exp.Expression) -> exp.Expression:

@@ -2022,6 +2022,8 @@ def _gen_books(rng: random.Random, company: Company) -> None:
             amount=_sum_lines(lines, order.currency), lines=lines, status="open",
             cash_sale=cash_sale,
         )
+        if order.system == "quickbooks":  # the sale is the order: created with it
+            doc.created_at = order.created_at
         invoices.append(doc)
         order.last_modified_at = max(order.last_modified_at, doc.created_at)
         return doc
@@ -2117,10 +2119,14 @@ def _gen_books(rng: random.Random, company: Company) -> None:
 
     # ERP accounts and master-data conflicts.
     systems_of: dict[str, list[str]] = {}
+    sale_currencies: dict[tuple[str, str], list[str]] = {}  # (customer, ERP) -> in order
     for order in orders:
         seen = systems_of.setdefault(order.customer_id, [])
         if order.system not in seen:
             seen.append(order.system)
+        used = sale_currencies.setdefault((order.customer_id, order.system), [])
+        if order.status != "cancelled" and order.currency not in used:
+            used.append(order.currency)
     accounts: list[ErpAccount] = []
     conflicts: list[MasterConflict] = []
     for cid in sorted(systems_of):
@@ -2135,7 +2141,11 @@ def _gen_books(rng: random.Random, company: Company) -> None:
                                                                      else 0.8), -3)
             if "netsuite" not in systems:
                 systems.append("netsuite")  # migrated with the rest of the customer master
-        accounts.append(ErpAccount(cid, entity.entity_id, c.currency, limit, legacy_limit))
+        currency = c.currency
+        if entity.system == "quickbooks":
+            # QBO fixes a customer's currency: its sales are all in it (the first one's here)
+            currency = next(iter(sale_currencies.get((cid, "quickbooks"), [])), currency)
+        accounts.append(ErpAccount(cid, entity.entity_id, currency, limit, legacy_limit))
         if legacy_limit is not None and legacy_limit != limit:
             conflicts.append(MasterConflict(cid, "legacy_erp", "credit_limit",
                                             f"{limit:.2f}", f"{legacy_limit:.2f}"))
@@ -2152,9 +2162,10 @@ def _gen_books(rng: random.Random, company: Company) -> None:
             elif name == "phone":
                 truth = c.phone or ""
                 value = _phone(rng, COUNTRY_BY_CODE[c.country_code])
-            else:
-                truth = c.currency
-                value = "USD" if truth != "USD" else "EUR"
+            else:  # a currency the customer's sales in this ERP never use
+                truth = currency
+                used = {truth, *sale_currencies.get((cid, system), [])}
+                value = next(cur for cur in BASE_RATES if cur not in used)
             conflicts.append(MasterConflict(cid, system, name, truth, value))
 
     # Price book, the ERPs' item prices, inventory.

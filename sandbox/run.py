@@ -198,7 +198,9 @@ def sandbox_catalog(urls: dict[str, str], *, tenant_id: str, account_id: str, re
                 "timeout_seconds": 30,
                 "retry": {"max_attempts": 5, "budget": 20},
                 "auth": {"access_token": secret("quickbooks")},
-                "options": {"realm_id": realm_id},
+                # the sale's "CRM Deal ID" custom field links it to its CRM deal
+                "options": {"realm_id": realm_id,
+                            "custom_fields": {"CRMDealId": "CRM Deal ID"}},
             },
             "legacy_erp": {
                 "type": "sql",

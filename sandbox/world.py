@@ -57,6 +57,7 @@ __all__ = [
     "build_world",
     "crm_opportunity_refs",
     "expected_figures",
+    "unserved_deals",
     "world_truth_tables",
 ]
 
@@ -92,6 +93,8 @@ class World:
     legacy: LegacyDatabase | None = None
     files: FileExports | None = None
     expected: dict[str, pa.Table] = field(default_factory=dict)
+    # deals deleted (Salesforce) or archived (HubSpot) in the CRM that sold them
+    unserved_deals: frozenset[str] = frozenset()
 
 
 def crm_opportunity_refs(company: Company, rows: list[CrosswalkRow] | None = None
@@ -136,9 +139,10 @@ def build_world(seed: int = 42, scale: float = 1.0, today: dt.date | None = None
     crosswalk = pa.Table.from_arrays(
         [pa.array(col, pa.string()) for col in columns], schema=CROSSWALK_SCHEMA
     )
+    unserved = unserved_deals(salesforce, hubspot, sf_rows + hs_rows)
     return World(company, salesforce, hubspot, dynamics, crosswalk, netsuite=netsuite,
                  sap=sap, quickbooks=quickbooks, oracle=oracle, legacy=legacy, files=files,
-                 expected=expected_figures(company))
+                 expected=expected_figures(company, unserved), unserved_deals=unserved)
 
 
 def world_truth_tables(world: World) -> dict[str, dict[str, pa.Table]]:
@@ -210,8 +214,23 @@ def _table(name: str, rows: list[tuple]) -> pa.Table:
                                 schema=schema)
 
 
-def expected_figures(company: Company) -> dict[str, pa.Table]:
-    """The figures revenue and reconciliation views must reproduce, from the truth alone.
+def unserved_deals(salesforce: SalesforceOrg, hubspot: HubSpotPortal,
+                   rows: list[CrosswalkRow]) -> frozenset[str]:
+    """Truth deal ids the selling CRM no longer shows (Salesforce IsDeleted, HubSpot
+    archived): no API read and so no view can count them."""
+    hidden = {r["Deal_Key__c"] for r in salesforce.objects["Opportunity"].records
+              if r["IsDeleted"]}
+    archived = {r.id for r in hubspot.objects["deals"].records if r.archived}
+    hidden |= {truth_id for entity, truth_id, system, _, record_id in rows
+               if entity == "opportunity" and system == "hubspot" and record_id in archived}
+    return frozenset(hidden)
+
+
+def expected_figures(company: Company, unserved: frozenset[str] = frozenset()
+                     ) -> dict[str, pa.Table]:
+    """The figures revenue and reconciliation views must reproduce, from the truth as the
+    systems show it: ``unserved`` deals (deleted in their CRM) are not deals any more, so
+    they are not closed-won and their orders have no opportunity.
 
     - ``bookings_by_quarter``: sales orders by the order date's fiscal quarter and ERP,
       excluding pending-approval and cancelled ones; each order converted to USD at the
@@ -249,7 +268,7 @@ def expected_figures(company: Company) -> dict[str, pa.Table]:
             acc[1 if sign > 0 else 2] += 1
     won: dict[tuple, list] = defaultdict(lambda: [0.0, 0])
     for p in company.opportunities:
-        if p.is_won:
+        if p.is_won and p.opportunity_id not in unserved:
             acc = won[(*fiscal_quarter(p.close_date), _CRM_OF_UNIT[p.business_unit])]
             acc[0] += company.to_usd(p.amount, p.currency, p.close_date) or 0.0
             acc[1] += 1
@@ -261,26 +280,26 @@ def expected_figures(company: Company) -> dict[str, pa.Table]:
         "closed_won_by_quarter": _table("closed_won_by_quarter", [
             (*k, round(v[0], 2), v[1]) for k, v in sorted(won.items())]),
         "reconciliation_exceptions": _table("reconciliation_exceptions",
-                                            _exceptions(company)),
+                                            _exceptions(company, unserved)),
         "price_book_mismatches": _table("price_book_mismatches", _price_mismatches(company)),
     }
 
 
-def _exceptions(company: Company) -> list[tuple]:
+def _exceptions(company: Company, unserved: frozenset[str]) -> list[tuple]:
     rate = company.rate_to_usd
     rows: list[tuple] = []
     orders_of: dict[str, list] = defaultdict(list)
     for o in company.orders:
         if o.status == "cancelled":
             continue
-        if o.opportunity_id is None:
+        if o.opportunity_id is None or o.opportunity_id in unserved:
             rows.append(("ORDER_NO_OPPORTUNITY", None, o.order_id, o.customer_id, o.system,
                          f"{o.amount:.2f} {o.currency} on {o.order_date}"))
         else:
             orders_of[o.opportunity_id].append(o)
     cutoff = company.today - dt.timedelta(days=WON_GRACE_DAYS)
     for p in company.opportunities:
-        if not p.is_won or not p.amount:
+        if not p.is_won or not p.amount or p.opportunity_id in unserved:
             continue
         crm = _CRM_OF_UNIT[p.business_unit]
         orders = sorted(orders_of.get(p.opportunity_id, []), key=lambda o: o.created_at)

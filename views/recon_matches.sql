@@ -35,7 +35,7 @@ SELECT o.source_system,
        cd.fiscal_quarter AS close_fiscal_quarter,
        co.fiscal_year AS order_fiscal_year,
        co.fiscal_quarter AS order_fiscal_quarter
-FROM recon_orders AS o
+FROM sales_orders AS o
 JOIN recon_deals AS d ON d.source_opportunity_id = o.opportunity_ref
 CROSS JOIN concord.settings AS s
 LEFT JOIN fx_rates AS fd

@@ -15,9 +15,9 @@
 --   date), erp_date (order date), detail.
 -- Parameters come from concord.settings (the catalog's model): amount_tolerance_pct,
 --   amount_tolerance_min, won_grace_days, as_of_date ("today"), auto_merge_probability.
--- Matching: an order belongs to a deal when its CRM reference (recon_orders.opportunity_ref:
+-- Matching: an order belongs to a deal when its CRM reference (sales_orders.opportunity_ref:
 --   NetSuite otherrefnum, SAP PurchaseOrderByCustomer, Oracle SourceTransactionNumber,
---   legacy crm_ref) is the deal's Salesforce Opportunity Id or HubSpot deal id. Cancelled
+--   legacy crm_ref, QuickBooks' "CRM Deal ID" custom field) is the deal's Salesforce Opportunity Id or HubSpot deal id. Cancelled
 --   orders are ignored everywhere; pending-approval orders count. Deal checks use won deals
 --   with an amount > 0 (recon_matches).
 -- Checks:
@@ -32,7 +32,9 @@
 -- - PERIOD_MISMATCH: close date and order date in different fiscal quarters
 --   (fiscal_calendar).
 -- - CUSTOMER_MISMATCH: the order's customer and the deal's account resolve to different
---   golden customers (not judged when either side has none).
+--   golden customers (not judged when either side has none, nor while a review-band pair
+--   of account_match_pairs may join the two: UNMATCHED_ACCOUNT names that pair, and a
+--   steward's decision settles it).
 -- - DUPLICATE_ORDER: every order of a deal after its first in the same ERP (ordered by
 --   order date, creation time, ERP key).
 -- - WON_DEAL_CHANGED_AFTER_ORDER: the deal has a recorded change (Salesforce
@@ -64,13 +66,11 @@
 -- - QUOTE_UNKNOWN_PRODUCT: a quote line (Salesforce OpportunityLineItem, HubSpot
 --   line_items) whose product code no served ERP item master (NetSuite item, QuickBooks
 --   Item) knows.
--- Blind spots: QuickBooks keeps the deal id in the custom field "CRM Deal ID", which the
---   adapter does not expose, so QuickBooks sales show as ORDER_NO_OPPORTUNITY and HubSpot's
---   won deals as WON_NO_ORDER until it does; deleted Salesforce / archived HubSpot deals are
---   not served, so their orders show as ORDER_NO_OPPORTUNITY.
--- Pushdown: each order check reads its own copy of recon_orders (recon_matches), and the
+-- Blind spots: deleted Salesforce / archived HubSpot deals are not served, so their orders
+--   show as ORDER_NO_OPPORTUNITY.
+-- Pushdown: each order check reads its own copy of sales_orders (recon_matches), and the
 --   anti-joins sit in WHERE of branches whose source_system is a literal, so WHERE
---   source_system = 'netsuite' fetches no other ERP's order tables. Helpers: recon_orders,
+--   source_system = 'netsuite' fetches no other ERP's order tables. Helpers: sales_orders,
 --   recon_deals, recon_matches, recon_deal_changes.
 WITH positions AS (
     SELECT CAST(unnest(generate_series(2, 1000)) AS BIGINT) AS pos
@@ -102,6 +102,15 @@ WITH positions AS (
     FROM account_xref AS x
     JOIN source_accounts AS a
       ON a.source_system = x.source_system AND a.source_account_id = x.source_account_id
+), review_links AS (
+    -- golden customers a review-band pair may join
+    SELECT xl.customer_id AS customer_a, xr.customer_id AS customer_b
+    FROM account_match_pairs AS p
+    JOIN account_xref AS xl
+      ON xl.source_system = p.source_system_l AND xl.source_account_id = p.source_account_id_l
+    JOIN account_xref AS xr
+      ON xr.source_system = p.source_system_r AND xr.source_account_id = p.source_account_id_r
+    WHERE p.decision = 'review'
 ), accounts AS (
     SELECT * FROM records
 ), erp_accounts AS (
@@ -109,6 +118,9 @@ WITH positions AS (
     WHERE source_system IN ('netsuite', 'sap', 'quickbooks', 'oracle', 'legacy_erp')
 ), customer_currencies AS (
     SELECT DISTINCT customer_id, currency_code FROM recon_deals WHERE customer_id IS NOT NULL
+), quickbooks_sale_currencies AS (
+    SELECT DISTINCT source_customer_id, currency_code
+    FROM sales_orders WHERE source_system = 'quickbooks'
 ), conflicts AS (
     -- name: department suffix, shouting copy, or a letter missing
     SELECT e.customer_id, e.source_system, e.source_account_id, 'name' AS field_name,
@@ -171,11 +183,20 @@ WITH positions AS (
     SELECT e.customer_id, e.source_system, e.source_account_id, 'currency', e.currency_code,
            'no deal of the customer is in this currency'
     FROM erp_accounts AS e
-    WHERE e.currency_code IS NOT NULL
+    WHERE e.currency_code IS NOT NULL AND e.source_system <> 'quickbooks'
       AND EXISTS (SELECT 1 FROM customer_currencies AS c WHERE c.customer_id = e.customer_id)
       AND NOT EXISTS (SELECT 1 FROM customer_currencies AS c
                       WHERE c.customer_id = e.customer_id
                         AND c.currency_code = e.currency_code)
+    UNION ALL
+    -- QBO: a customer's sales are all in the customer's currency
+    SELECT e.customer_id, 'quickbooks', e.source_account_id, 'currency', e.currency_code,
+           'the record''s own sales are in ' || string_agg(DISTINCT r.currency_code, ', ')
+    FROM erp_accounts AS e
+    JOIN quickbooks_sale_currencies AS r ON r.source_customer_id = e.source_account_id
+    WHERE e.source_system = 'quickbooks' AND e.currency_code IS NOT NULL
+    GROUP BY e.customer_id, e.source_account_id, e.currency_code
+    HAVING NOT bool_or(r.currency_code = e.currency_code)
     UNION ALL
     SELECT l.customer_id, l.source_system, l.source_account_id, 'credit_limit',
            printf('%.2f', l.credit_limit), 'NetSuite has ' || printf('%.2f', n.credit_limit)
@@ -206,7 +227,7 @@ LEFT JOIN fx_rates AS fx
  AND (fx.effective_to IS NULL OR d.close_date < fx.effective_to)
 WHERE d.source_system = 'salesforce' AND d.is_won AND d.amount > 0
   AND d.close_date < s.as_of_date - CAST(s.won_grace_days AS INTEGER)
-  AND NOT EXISTS (SELECT 1 FROM recon_orders AS o
+  AND NOT EXISTS (SELECT 1 FROM sales_orders AS o
                   WHERE NOT o.is_cancelled AND o.opportunity_ref = d.source_opportunity_id)
 UNION ALL
 SELECT 'WON_NO_ORDER', 'high', d.customer_id, d.opportunity_id, NULL, 'hubspot',
@@ -221,7 +242,7 @@ LEFT JOIN fx_rates AS fx
  AND (fx.effective_to IS NULL OR d.close_date < fx.effective_to)
 WHERE d.source_system = 'hubspot' AND d.is_won AND d.amount > 0
   AND d.close_date < s.as_of_date - CAST(s.won_grace_days AS INTEGER)
-  AND NOT EXISTS (SELECT 1 FROM recon_orders AS o
+  AND NOT EXISTS (SELECT 1 FROM sales_orders AS o
                   WHERE NOT o.is_cancelled AND o.opportunity_ref = d.source_opportunity_id)
 UNION ALL
 SELECT 'ORDER_NO_OPPORTUNITY', 'medium', o.customer_id, NULL, o.order_id, o.source_system,
@@ -230,7 +251,7 @@ SELECT 'ORDER_NO_OPPORTUNITY', 'medium', o.customer_id, NULL, o.order_id, o.sour
            || CAST(o.order_date AS VARCHAR)
            || CASE WHEN o.opportunity_ref IS NULL THEN '; no CRM reference'
                    ELSE '; reference ' || o.opportunity_ref || ' names no deal' END
-FROM recon_orders AS o
+FROM sales_orders AS o
 LEFT JOIN fx_rates AS fx
   ON fx.currency_code = o.currency_code AND o.order_date >= fx.effective_from
  AND (fx.effective_to IS NULL OR o.order_date < fx.effective_to)
@@ -275,6 +296,10 @@ SELECT 'CUSTOMER_MISMATCH', 'high', m.order_customer_id, m.opportunity_id, m.ord
        'deal for ' || m.deal_customer_id || ', order for ' || m.order_customer_id
 FROM recon_matches AS m
 WHERE m.order_customer_id <> m.deal_customer_id
+  AND NOT EXISTS (SELECT 1 FROM review_links AS r
+                  WHERE [r.customer_a, r.customer_b]
+                        IN ([m.order_customer_id, m.deal_customer_id],
+                            [m.deal_customer_id, m.order_customer_id]))
 UNION ALL
 SELECT 'DUPLICATE_ORDER', 'high', struct_extract(g.orders[k.pos], 'customer_id'),
        g.opportunity_id, struct_extract(g.orders[k.pos], 'order_id'), g.source_system,

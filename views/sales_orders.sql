@@ -2,9 +2,11 @@
 -- Purpose: the order side of bookings and reconciliation (pending-approval and cancelled
 --   orders stay visible here with their flags; `bookings` keeps only the booked ones).
 -- Grain: one row per order in netsuite, sap, quickbooks, oracle and legacy_erp.
--- Columns: order_id (source_system:ERP order key), source_system, order_number (as the ERP
---   shows it), customer_id (golden, from account_xref), source_customer_id, order_date,
---   fiscal_year, fiscal_quarter, order_status (pending_approval, open, partially_billed,
+-- Columns: order_id (source_system:ERP order key), source_system, order_key, order_seq
+--   (the key as a number where it is one: orders of one ERP are numbered in creation
+--   order), order_number (as the ERP shows it), customer_id (golden, from account_xref),
+--   source_customer_id, order_date, created_at (TIMESTAMPTZ; NULL where the ERP keeps only
+--   a date: SAP CreationDate, legacy ERP), created_date, fiscal_year, fiscal_quarter, order_status (pending_approval, open, partially_billed,
 --   billed, closed, cancelled), is_cancelled, is_approved, is_booked, net_amount (document
 --   currency, net of tax), currency_code, fx_rate, net_amount_corporate, subsidiary,
 --   opportunity_ref, customer_po.
@@ -15,8 +17,8 @@
 --   opportunity_ref is what the ERP holds in its CRM-reference field (NetSuite otherrefnum,
 --   SAP PurchaseOrderByCustomer, Oracle SourceTransactionNumber of orders imported from a
 --   CRM, legacy crm_ref): the Salesforce Opportunity Id or HubSpot deal id, else possibly the
---   customer's PO number; match it to opportunities.source_opportunity_id. QuickBooks'
---   "CRM Deal ID" custom field is not exposed by the adapter, so its opportunity_ref is NULL.
+--   customer's PO number; QuickBooks' "CRM Deal ID" sales-form custom field (the catalog
+--   maps it to the column CRMDealId). Match it to opportunities.source_opportunity_id.
 --   Order keys: NetSuite transaction id, SAP SalesOrder, QuickBooks Invoice/SalesReceipt
 --   Id, Oracle OrderNumber, legacy order_no.
 WITH ns_currency AS (
@@ -24,9 +26,12 @@ WITH ns_currency AS (
 ), orders AS (
     SELECT 'netsuite' AS source_system,
            CAST(t.id AS VARCHAR) AS order_key,
+           CAST(t.id AS BIGINT) AS order_seq,
            t.tranid AS order_number,
            CAST(t.entity AS VARCHAR) AS source_customer_id,
            t.trandate AS order_date,
+           t.createddate AS created_at,
+           CAST(timezone('UTC', t.createddate) AS DATE) AS created_date,
            CASE t.status WHEN 'A' THEN 'pending_approval' WHEN 'B' THEN 'open'
                          WHEN 'C' THEN 'cancelled' WHEN 'D' THEN 'partially_billed'
                          WHEN 'E' THEN 'partially_billed' WHEN 'F' THEN 'open'
@@ -43,9 +48,12 @@ WITH ns_currency AS (
     UNION ALL
     SELECT 'sap',
            so.SalesOrder,
+           TRY_CAST(so.SalesOrder AS BIGINT),
            so.SalesOrder,
            so.SoldToParty,
            so.SalesOrderDate,
+           CAST(NULL AS TIMESTAMPTZ),
+           so.CreationDate,
            CASE WHEN so.OverallSDDocumentRejectionSts = 'C' THEN 'cancelled'
                 WHEN so.SalesDocApprovalStatus = 'A' THEN 'pending_approval'
                 WHEN so.OverallSDProcessStatus = 'C' THEN 'billed'
@@ -58,21 +66,26 @@ WITH ns_currency AS (
            CAST(NULL AS VARCHAR)
     FROM sap.A_SalesOrder AS so
     UNION ALL
-    SELECT 'quickbooks', 'Invoice/' || i.Id, i.DocNumber, i.CustomerRef_value, i.TxnDate,
-           'billed', i.TotalAmt, i.CurrencyRef_value, CAST(NULL AS VARCHAR),
-           CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR)
+    SELECT 'quickbooks', 'Invoice/' || i.Id, TRY_CAST(i.Id AS BIGINT), i.DocNumber,
+           i.CustomerRef_value, i.TxnDate, i.MetaData_CreateTime,
+           CAST(timezone('UTC', i.MetaData_CreateTime) AS DATE), 'billed', i.TotalAmt,
+           i.CurrencyRef_value, CAST(NULL AS VARCHAR), i.CRMDealId, CAST(NULL AS VARCHAR)
     FROM quickbooks.Invoice AS i
     UNION ALL
-    SELECT 'quickbooks', 'SalesReceipt/' || r.Id, r.DocNumber, r.CustomerRef_value,
-           r.TxnDate, 'billed', r.TotalAmt, r.CurrencyRef_value, CAST(NULL AS VARCHAR),
-           CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR)
+    SELECT 'quickbooks', 'SalesReceipt/' || r.Id, TRY_CAST(r.Id AS BIGINT), r.DocNumber,
+           r.CustomerRef_value, r.TxnDate, r.MetaData_CreateTime,
+           CAST(timezone('UTC', r.MetaData_CreateTime) AS DATE), 'billed', r.TotalAmt,
+           r.CurrencyRef_value, CAST(NULL AS VARCHAR), r.CRMDealId, CAST(NULL AS VARCHAR)
     FROM quickbooks.SalesReceipt AS r
     UNION ALL
     SELECT 'oracle',
            oh.OrderNumber,
+           TRY_CAST(oh.OrderNumber AS BIGINT),
            oh.OrderNumber,
            CAST(acc.CustomerAccountId AS VARCHAR),
            CAST(timezone('UTC', oh.OrderedDate) AS DATE),
+           oh.CreationDate,
+           CAST(timezone('UTC', oh.CreationDate) AS DATE),
            CASE oh.StatusCode WHEN 'CANCELED' THEN 'cancelled'
                               WHEN 'DOO_DRAFT' THEN 'pending_approval'
                               WHEN 'DOO_PENDING_APPROVAL' THEN 'pending_approval'
@@ -88,8 +101,11 @@ WITH ns_currency AS (
     UNION ALL
     SELECT 'legacy_erp',
            CAST(lo.order_no AS VARCHAR),
+           CAST(lo.order_no AS BIGINT),
            CAST(lo.order_no AS VARCHAR),
            CAST(lo.cust_no AS VARCHAR),
+           lo.order_date,
+           CAST(NULL AS TIMESTAMPTZ),
            lo.order_date,
            CASE lo.status WHEN 'HOLD' THEN 'pending_approval' WHEN 'CANCELLED' THEN 'cancelled'
                           WHEN 'INVOICED' THEN 'billed' WHEN 'PART_INVOICED'
@@ -103,14 +119,18 @@ WITH ns_currency AS (
 )
 SELECT o.source_system || ':' || o.order_key AS order_id,
        o.source_system,
+       o.order_key,
+       o.order_seq,
        o.order_number,
        x.customer_id,
        o.source_customer_id,
        o.order_date,
+       o.created_at,
+       o.created_date,
        cal.fiscal_year,
        cal.fiscal_quarter,
        o.order_status,
-       o.order_status = 'cancelled' AS is_cancelled,
+       coalesce(o.order_status = 'cancelled', FALSE) AS is_cancelled,
        o.order_status <> 'pending_approval' AS is_approved,
        o.order_status NOT IN ('cancelled', 'pending_approval') AS is_booked,
        o.net_amount,

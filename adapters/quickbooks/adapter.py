@@ -38,11 +38,13 @@ from adapters.quickbooks import qbo
 from adapters.quickbooks.schema import (
     ARROW_TYPES,
     BOOLEAN,
+    CUSTOM,
     DATE,
     DEFAULT_ENTITIES,
     DETAIL,
     ENTITIES,
     INTEGER,
+    LINE_ENTITIES,
     NUMBER,
     PARENT_ID,
     TIMESTAMP,
@@ -67,6 +69,8 @@ class QuickBooksOptions(BaseModel):
     page_size: int = Field(1000, ge=1, le=1000)  # MAXRESULTS; QBO answers at most 1,000
     requests_per_minute: int | None = Field(450, ge=1)  # below QBO's 500 per realm
     max_queries_per_scan: int = Field(16, ge=1, le=64)  # OR splits beyond stay local
+    # sales-form custom fields as columns: column name -> the custom field's Name in QBO
+    custom_fields: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("entities")
     @classmethod
@@ -74,6 +78,16 @@ class QuickBooksOptions(BaseModel):
         unknown = [e for e in value if e not in ENTITIES]
         if unknown:
             raise ValueError(f"unknown entities {unknown}; known: {', '.join(ENTITIES)}")
+        return value
+
+    @field_validator("custom_fields")
+    @classmethod
+    def _columns(cls, value: dict[str, str]) -> dict[str, str]:
+        taken = {f.column.lower() for e in LINE_ENTITIES for f in ENTITIES[e]}
+        for column in value:
+            if not column.isidentifier() or column.lower() in taken:
+                raise ValueError(f"custom field column {column!r} must be an identifier "
+                                 "that is not already a column of the sales forms")
         return value
 
 
@@ -136,6 +150,8 @@ def _resolve(obj: dict[str, Any], path: tuple[str, ...], parent: dict[str, Any] 
     when a step that should be an object is not one."""
     if path == PARENT_ID:
         return parent.get("Id") if parent else None
+    if path[0] == CUSTOM:
+        return _custom_value(obj.get("CustomField"), path[1])
     value: Any = obj
     for step in path:
         if value is None:
@@ -148,6 +164,23 @@ def _resolve(obj: dict[str, Any], path: tuple[str, ...], parent: dict[str, Any] 
         else:
             value = value.get(step)
     return value
+
+
+def _describe(path: tuple[str, ...]) -> str:
+    if path[0] == CUSTOM:
+        return f"CustomField[Name={path[1]!r}].StringValue"
+    return ".".join(path)
+
+
+def _custom_value(fields: Any, name: str) -> Any:
+    """The StringValue of the custom field called ``name``; None when the sale has none
+    (QBO omits ``CustomField`` or the element when no value was entered)."""
+    if fields is None:
+        return None
+    if not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields):
+        raise _Misfit(fields)
+    found = next((f for f in fields if f.get("Name") == name), None)
+    return None if found is None else found.get("StringValue")
 
 
 class QuickBooksAdapter(Adapter):
@@ -165,7 +198,7 @@ class QuickBooksAdapter(Adapter):
                 "needs access_token (an OAuth 2.0 bearer token for the realm)",
                 source=name, object="auth",
                 hint="set sources.<name>.auth.access_token (env: or file: reference)")
-        self._specs = tables_for(options.entities)
+        self._specs = tables_for(options.entities, options.custom_fields)
         self._limiter = (Limiter(Rate(options.requests_per_minute, Duration.MINUTE))
                          if options.requests_per_minute else None)
 
@@ -178,7 +211,7 @@ class QuickBooksAdapter(Adapter):
             columns = tuple(
                 Column(name=f.column, type=ARROW_TYPES[f.kind], native_type=f.kind,
                        filterable=f.filter is not None, sortable=f.sortable,
-                       description=".".join(f.path))
+                       description=_describe(f.path))
                 for f in spec.fields)
             tables[name] = TableInfo(name=name, columns=columns,
                                      description=f"QuickBooks {spec.entity}"

@@ -15,6 +15,7 @@ placement QBO does not document).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -29,6 +30,8 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 DETAIL = "<detail>"
 #: a path meaning "the parent object's Id" (line tables)
 PARENT_ID = ("<parent>", "Id")
+#: a path step meaning "the element of ``CustomField`` whose Name is the next step"
+CUSTOM = "<custom>"
 LINE_ENTITIES = ("Invoice", "Estimate", "SalesReceipt", "CreditMemo")
 DEFAULT_ENTITIES = ("Customer", "Invoice", "Payment", "Item", "Estimate", "SalesReceipt",
                     "CreditMemo")
@@ -129,11 +132,23 @@ def line_fields(entity: str) -> tuple[Field, ...]:
             Field("UnitPrice", (DETAIL, "UnitPrice"), NUMBER))
 
 
-def tables_for(entities: tuple[str, ...] | list[str]) -> dict[str, EntityTable]:
-    """The tables for the configured entities, line tables right after their parent."""
+def custom_fields(names: Mapping[str, str]) -> tuple[Field, ...]:
+    """Columns for the company's sales-form custom fields (column -> the field's Name).
+
+    QBO sends them as ``CustomField: [{DefinitionId, Name, Type, StringValue}]`` and its
+    query language cannot filter on them, so they are read-only, local-filter columns.
+    """
+    return tuple(Field(column, (CUSTOM, name), STRING) for column, name in names.items())
+
+
+def tables_for(entities: tuple[str, ...] | list[str],
+               custom: Mapping[str, str] | None = None) -> dict[str, EntityTable]:
+    """The tables for the configured entities, line tables right after their parent;
+    sales forms (the entities with lines) also carry the ``custom`` fields."""
     out: dict[str, EntityTable] = {}
     for entity in entities:
-        out[entity] = EntityTable(entity, entity, ENTITIES[entity])
+        extra = custom_fields(custom or {}) if entity in LINE_ENTITIES else ()
+        out[entity] = EntityTable(entity, entity, (*ENTITIES[entity], *extra))
         if entity in LINE_ENTITIES:
             name = f"{entity}Line"
             out[name] = EntityTable(name, entity, line_fields(entity), lines=True)

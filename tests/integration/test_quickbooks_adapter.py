@@ -25,6 +25,7 @@ from federation.catalog import parse_catalog
 from federation.engine import Federation
 from federation.errors import (
     AuthenticationError,
+    CatalogError,
     RateLimitedError,
     SchemaMismatchError,
     SourceError,
@@ -389,3 +390,29 @@ def test_drift_names_field_and_both_types(company: QuickBooksCompany) -> None:
             fed.sql("SELECT Id FROM quickbooks.Invoice WHERE TotalAmt > 5")
         assert str(info.value).startswith("quickbooks.Invoice.TotalAmt: QuickBooks no longer "
                                           "knows the property")
+
+
+def test_custom_fields_are_columns_named_in_the_catalog(company: QuickBooksCompany) -> None:
+    """A sales form's CustomField element (matched by Name) becomes a string column; a sale
+    without it reads NULL; the column is filtered locally (QBO cannot query it)."""
+    tagged = copy.deepcopy(company)
+    for i, inv in enumerate(tagged.entities["Invoice"][:40]):
+        inv["CustomField"] = [
+            {"DefinitionId": "2", "Name": "Region", "Type": "StringType", "StringValue": "N"},
+            {"DefinitionId": "1", "Name": "CRM Deal ID", "Type": "StringType",
+             "StringValue": f"deal-{i}"}]
+    simulator = QuickBooksSimulator(tagged, config())
+    with simulator.serve() as server, Federation(parse_catalog(
+            catalog(server.url, custom_fields={"CRMDealId": "CRM Deal ID"}),
+            base_dir=Path("."))) as fed:
+        got = fed.sql("SELECT Id, CRMDealId FROM quickbooks.Invoice").to_pylist()
+        assert {r["Id"]: r["CRMDealId"] for r in got} == {
+            inv["Id"]: (f"deal-{i}" if i < 40 else None)
+            for i, inv in enumerate(tagged.entities["Invoice"])}
+        one = fed.sql("SELECT Id FROM quickbooks.Invoice WHERE CRMDealId = 'deal-7'")
+        assert one.to_pylist() == [{"Id": tagged.entities["Invoice"][7]["Id"]}]
+        assert "CRMDealId" not in fed.last_stats.scans[0].native_request
+        assert "CRMDealId" not in {c.name for c in fed.tables("quickbooks")["Customer"].columns}
+    with pytest.raises(CatalogError, match="custom field column 'TotalAmt'"):
+        parse_catalog(catalog("http://127.0.0.1:9", custom_fields={"TotalAmt": "x"}),
+                      base_dir=Path("."))

@@ -74,7 +74,22 @@ CASES = [
      "WHERE x.big", "u", True),  # a bare boolean column as the whole conjunct
     ("SELECT * FROM (SELECT k, row_number() OVER (ORDER BY v) AS rn FROM t UNION ALL "
      "SELECT k, 0 FROM u) AS x WHERE x.k = 2", "t", False),  # the window sees every row
+    ("SELECT * FROM (SELECT 't' AS src, k, count(*) AS n FROM t GROUP BY k UNION ALL "
+     "SELECT 'u', k, count(*) FROM u GROUP BY k) AS x WHERE x.src = 'u'",
+     "t", True),  # a constant output of a grouped branch: FALSE lands on t's branch
 ]
+
+
+def test_an_always_false_branch_empties_what_only_it_reads():
+    """The branch of another system passes FALSE into the CTE only it uses, so the
+    planner sends none of that CTE's scans; a CTE another branch also reads keeps its
+    rows."""
+    sql = ("WITH only_t AS (SELECT DISTINCT k FROM t), shared AS (SELECT k FROM u) "
+           "SELECT * FROM (SELECT 't' AS src, o.k FROM only_t AS o JOIN shared AS s "
+           "ON s.k = o.k UNION ALL SELECT 'u', k FROM shared) AS x WHERE x.src = 'u'")
+    tree = plan(sql)
+    assert table_filters(tree, "t") == ["FALSE"], tree.sql("duckdb")
+    assert table_filters(tree, "u") == []
 
 
 @pytest.mark.parametrize("sql, table, pushed", CASES)
