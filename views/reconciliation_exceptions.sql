@@ -48,7 +48,9 @@
 -- - MASTER_DATA_CONFLICT: an ERP customer record disagrees with the other records of its
 --   golden customer (inactive records included): name (a department suffix such as
 --   ' - Accounts Payable', all capitals while another record spells the same name_norm in
---   mixed case, or one letter missing from another record's name), e-mail (its domain is
+--   mixed case, or one letter missing from the name of another record of the customer or
+--   of a customer a review-band pair may join it to: the typo is why identity was unsure),
+--   e-mail (its domain is
 --   none of the customer's web domains; not judged when none is known), phone (last nine
 --   digits differ from every other record's phone), currency (no deal of the customer is
 --   in it; CRMs hold no customer currency) and credit_limit (legacy ERP vs NetSuite). A
@@ -147,7 +149,11 @@ WITH positions AS (
                              AND lower(coalesce(o.legal_name, o.account_name))
                                  = lower(e.legal_name))
                AND EXISTS (SELECT 1 FROM accounts AS o
-                           WHERE o.customer_id = e.customer_id
+                           WHERE (o.customer_id = e.customer_id
+                                  OR EXISTS (SELECT 1 FROM review_links AS r
+                                             WHERE [r.customer_a, r.customer_b]
+                                                   IN ([e.customer_id, o.customer_id],
+                                                       [o.customer_id, e.customer_id])))
                              AND length(coalesce(o.legal_name, o.account_name))
                                  = length(e.legal_name) + 1
                              AND levenshtein(lower(coalesce(o.legal_name, o.account_name)),
