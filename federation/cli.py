@@ -176,6 +176,66 @@ def sandbox(
         box.stop()
 
 
+#: the flags `concord dashboard` gives Streamlit (.streamlit/config.toml says the same)
+STREAMLIT_FLAGS = ("--server.headless", "true", "--server.fileWatcherType", "none",
+                   "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
+                   "--client.toolbarMode", "viewer", "--client.showErrorDetails", "type")
+
+
+def dashboard_command(catalog: Path, port: int, host: str = "127.0.0.1"
+                      ) -> tuple[list[str], dict[str, str]]:
+    """The Streamlit command line and environment that serve the dashboards."""
+    import os
+
+    import dashboards
+
+    app_path = Path(dashboards.__file__).parent / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(app_path),
+               "--server.port", str(port), "--server.address", host, *STREAMLIT_FLAGS]
+    return command, {**os.environ, "CONCORD_CATALOG": str(catalog.resolve())}
+
+
+@app.command()
+def dashboard(
+    catalog: CatalogOpt = Path("catalog.yaml"),
+    port: Annotated[int, typer.Option("--port", "-p", help="port to serve on")] = 8501,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="start the sandbox company on "
+                                          "free ports and show it (ignores --catalog)")]
+    = False,
+    scale: Annotated[float, typer.Option(help="sandbox data scale")] = 1.0,
+) -> None:
+    """Serve the Streamlit dashboards over the catalog's sources until interrupted."""
+    import subprocess
+
+    box = None
+    with tempfile.TemporaryDirectory() as tmp:
+        if sandbox:
+            from sandbox.run import start_sandbox
+
+            with err.status("starting the sandbox company on free ports..."):
+                box = start_sandbox(scale=scale, port_base=0)
+            catalog = box.write_catalog(Path(tmp) / "catalog.yaml")
+        try:
+            connect(catalog).close()  # a bad catalog fails here, with its message
+            command, env = dashboard_command(catalog, port, host)
+            out.print(f"Concord dashboards on http://{host}:{port} (catalog {catalog}); "
+                      "press Ctrl-C to stop")
+            server = subprocess.Popen(command, env=env)
+            signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+            try:
+                code = server.wait()
+            except KeyboardInterrupt:
+                server.terminate()
+                code = server.wait()
+            if code not in (0, -signal.SIGTERM):
+                raise ConcordError(f"the dashboard server stopped with exit code {code}",
+                                   hint="rerun with --debug, or check the port is free")
+        finally:
+            if box is not None:
+                box.stop()
+
+
 DEMO_QUERIES = [
     ("Open pipeline by stage (filter pushed as SOQL WHERE)",
      "SELECT StageName, count(*) AS deals, round(sum(Amount)) AS amount\n"

@@ -23,8 +23,9 @@ from adapters.http import RetryPolicy, SourceHTTP
 from adapters.registry import ADAPTERS
 from federation.cache import ScanCache
 from federation.catalog import MODEL_SOURCE, Catalog, load_catalog
-from federation.errors import CatalogError, QueryError, SchemaMismatchError
+from federation.errors import CatalogError, QueryError, SchemaMismatchError, SourceError
 from federation.fetch import Progress, SourceRuntime, fetch_scans
+from federation.health import HealthBoard, SourceHealth
 from federation.local import LocalDuckDB
 from federation.planner import Plan, plan_query
 from federation.stats import QueryStats
@@ -47,6 +48,7 @@ class Federation:
         # Plans depend only on the SQL and the discovered schemas, so repeated queries
         # (dashboards, BI tools) skip planning; any rediscovery empties this.
         self._plans: LRUCache = LRUCache(maxsize=512)
+        self._health = HealthBoard(self.source_names())
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -117,7 +119,11 @@ class Federation:
             progress: Progress | None = None) -> pa.Table:
         """Answer ``sql`` live; statistics land in ``last_stats``."""
         started = time.perf_counter()
-        plan = self._plan(sql, self._pushdown(pushdown), dialect)
+        try:
+            plan = self._plan(sql, self._pushdown(pushdown), dialect)
+        except SourceError as exc:  # discovery reached a source and failed
+            self._health.record_error(exc)
+            raise
         planned = time.perf_counter()
         stats = QueryStats(sql=sql, pushdown=plan.pushdown,
                            planning_ms=round((planned - started) * 1000, 2))
@@ -128,10 +134,13 @@ class Federation:
                 plan.scans, runtimes, self.cache,
                 max_workers=self.catalog.settings.max_parallel_scans, progress=progress,
             )
-        except SchemaMismatchError as exc:
-            self._schemas.pop(exc.source or "", None)  # rediscover on the next query
-            self._plans.clear()
+        except SourceError as exc:
+            self._health.record_error(exc)
+            if isinstance(exc, SchemaMismatchError):
+                self._schemas.pop(exc.source or "", None)  # rediscover on the next query
+                self._plans.clear()
             raise
+        self._health.record_scans(stats.scans)
         fetched = time.perf_counter()
         result = self._run_local(plan.local_sql, tables)
         if len(plan.output_names) == result.num_columns:
@@ -145,6 +154,10 @@ class Federation:
         stats.as_of = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=oldest)).isoformat(
             timespec="seconds")
         return result
+
+    def health(self) -> list[SourceHealth]:
+        """Each catalog source as the queries so far saw it (no source is called)."""
+        return self._health.snapshot()
 
     @property
     def last_stats(self) -> QueryStats | None:
