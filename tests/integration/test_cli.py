@@ -134,3 +134,9 @@ def test_demo_runs_end_to_end():
     assert "sent: GET /api/data/v9.2/incidents?$select=" in proc.stdout  # Dataverse OData
     assert "LIMIT 5" in proc.stdout  # the top-N example is pushed
     assert "applied locally" in proc.stdout or "inexact" in proc.stdout
+
+
+def test_dashboard_refuses_a_bad_catalog_without_a_traceback(tmp_path):
+    proc = run("dashboard", "-c", str(tmp_path / "missing.yaml"), "--port", "1", check=False)
+    assert proc.returncode == 1
+    assert "missing.yaml" in proc.stderr and "Traceback" not in proc.stderr
