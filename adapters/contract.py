@@ -136,6 +136,8 @@ class Adapter(ABC):
     url_schemes: tuple[str, ...] = ("http", "https")
     #: whether the engine should give the adapter an HTTP client (``http``)
     uses_http: bool = True
+    #: response headers in which the source says how much of its rate limit is left
+    rate_limit_headers: tuple[str, ...] = ()
 
     def __init__(self, name: str, http: SourceHTTP | None, options: Any,
                  credentials: Credentials, *, url: str = "",

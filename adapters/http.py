@@ -66,9 +66,11 @@ class SourceHTTP:
         max_connections: int = 8,
         transport: httpx.BaseTransport | None = None,
         requests_per_second: int | None = None,
+        rate_limit_headers: tuple[str, ...] = (),
     ) -> None:
         self.source = source
         self.policy = policy
+        self.rate_limit_headers = rate_limit_headers
         # client-side throttles, so we stay under the source's limits instead of
         # spending the retry budget on 429s; "all" applies to every request
         self._limiters: dict[str, Limiter] = {}
@@ -124,6 +126,11 @@ class SourceHTTP:
                                          source=self.source) from exc
             if ctx is not None:
                 ctx.metrics.bytes += len(response.content)
+                left = [(h, response.headers[h]) for h in self.rate_limit_headers
+                        if h in response.headers]
+                if left:  # one header's value speaks for itself; several are named
+                    ctx.metrics.rate_limit = left[0][1] if len(left) == 1 else "; ".join(
+                        f"{h}={v}" for h, v in left)
             if response.is_success:
                 return response
             error = classify(response)

@@ -101,6 +101,7 @@ class Federation:
                 timeout=config.timeout_seconds,
                 max_connections=config.max_concurrency,
                 requests_per_second=config.requests_per_second,
+                rate_limit_headers=adapter_cls.rate_limit_headers,
             )
         options = adapter_cls.Options.model_validate(config.options)
         adapter = adapter_cls(source, http, options, self.catalog.credentials(source),

@@ -62,6 +62,8 @@ class DynamicsAdapter(Adapter):
     """Reads one Dataverse environment. Auth: ``access_token`` or Entra ID client secret."""
 
     type_name = "dynamics"
+    rate_limit_headers = ("x-ms-ratelimit-burst-remaining-xrm-requests",
+                          "x-ms-ratelimit-time-remaining-xrm-requests")
     Options = DynamicsOptions
 
     def __init__(self, name: str, http: SourceHTTP, options: DynamicsOptions,

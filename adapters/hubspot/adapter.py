@@ -87,6 +87,7 @@ class HubSpotAdapter(Adapter):
     """Reads one HubSpot account with a private-app ``access_token``."""
 
     type_name = "hubspot"
+    rate_limit_headers = ("X-HubSpot-RateLimit-Remaining",)
     Options = HubSpotOptions
 
     def __init__(self, name: str, http: SourceHTTP, options: HubSpotOptions,

@@ -49,6 +49,7 @@ class SalesforceAdapter(Adapter):
     """Reads one org. Auth: ``access_token`` or OAuth2 ``client_id`` + ``client_secret``."""
 
     type_name = "salesforce"
+    rate_limit_headers = ("Sforce-Limit-Info",)
     Options = SalesforceOptions
 
     def __init__(self, name: str, http: SourceHTTP, options: SalesforceOptions,
@@ -106,8 +107,6 @@ class SalesforceAdapter(Adapter):
         response = self.token.call(lambda auth: self.http.send(
             "GET", self._url(path), ctx, headers={**headers, **auth},
             classify=lambda r: self._classify(r, object), **kwargs), ctx)
-        if ctx is not None and "Sforce-Limit-Info" in response.headers:
-            ctx.metrics.rate_limit = response.headers["Sforce-Limit-Info"]
         return response
 
     def _classify(self, response: httpx.Response, object: str | None) -> SourceError | None:

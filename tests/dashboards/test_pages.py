@@ -158,6 +158,11 @@ def test_source_health_and_sql_explorer(app, fed):
     assert set(board.index) == set(fed.source_names())
     assert (board["status"] == "ok").all()
     assert board.loc["salesforce", "requests"] > 0
+    # what each source says is left of its rate limit, from its own response headers
+    assert board.loc["salesforce", "rate_limit_left"].startswith("api-usage=")
+    assert board.loc["hubspot", "rate_limit_left"].isdigit()
+    assert "x-ms-ratelimit-burst-remaining-xrm-requests=" in board.loc["dynamics",
+                                                                       "rate_limit_left"]
     assert metrics(at)["Failing"] == "0"
 
     at.switch_page("pages/sql_explorer.py").run()
