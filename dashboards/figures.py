@@ -22,20 +22,26 @@ def quarter_label(row: dict[str, Any]) -> str:
     return f"FY{row['fiscal_year']} Q{row['fiscal_quarter']}"
 
 
+def short_quarter(row: dict[str, Any]) -> str:
+    """An axis label that fits a dozen quarters side by side ("FY26 Q3")."""
+    return f"FY{row['fiscal_year'] % 100:02d} Q{row['fiscal_quarter']}"
+
+
 def _amount(value: Any) -> float:
     return float(value or 0.0)
 
 
 def _layout(fig: go.Figure, title: str, barmode: str) -> go.Figure:
-    fig.update_layout(title=title, barmode=barmode, legend_orientation="h",
-                      margin={"l": 40, "r": 20, "t": 60, "b": 40},
-                      yaxis_title="corporate currency")
+    fig.update_layout(title=title, barmode=barmode, yaxis_title="corporate currency",
+                      legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+                      margin={"l": 40, "r": 20, "t": 90, "b": 40})
+    fig.update_xaxes(tickangle=-45, automargin=True)
     return fig
 
 
 def won_booked_billed(rows: Rows) -> go.Figure:
     """CRM closed-won beside ERP booked and billed, per fiscal quarter (grouped bars)."""
-    quarters = [quarter_label(r) for r in rows]
+    quarters = [short_quarter(r) for r in rows]
     fig = go.Figure()
     for name, column, colour in (("CRM closed-won", "crm_closed_won_amount", "won"),
                                  ("ERP booked", "erp_booked_amount", "booked"),
@@ -48,7 +54,7 @@ def won_booked_billed(rows: Rows) -> go.Figure:
 def pipeline_by_forecast(rows: Rows) -> go.Figure:
     """Open pipeline stacked by forecast category (commit, best case, the rest) beside
     what the ERPs booked, per fiscal quarter."""
-    quarters = [quarter_label(r) for r in rows]
+    quarters = [short_quarter(r) for r in rows]
     commit = [_amount(r["commit_amount"]) for r in rows]
     best = [_amount(r["best_case_amount"]) for r in rows]
     rest = [_amount(r["open_pipeline_amount"]) - c - b for r, c, b in zip(rows, commit, best,
@@ -82,7 +88,7 @@ def exceptions_by_check(rows: Rows) -> go.Figure:
 
 def customer_revenue(rows: Rows) -> go.Figure:
     """One customer's closed-won, booked and open pipeline per fiscal quarter."""
-    quarters = [quarter_label(r) for r in rows]
+    quarters = [short_quarter(r) for r in rows]
     fig = go.Figure()
     for name, column, colour in (("Closed-won", "closed_won_amount", "won"),
                                  ("Booked", "booked_amount", "booked"),

@@ -31,7 +31,7 @@ def test_won_booked_billed_is_grouped_bars_of_the_rows():
     fig = figures.won_booked_billed(QUARTERS).to_dict()
     assert fig["layout"]["barmode"] == "group"
     assert [t["name"] for t in fig["data"]] == ["CRM closed-won", "ERP booked", "ERP billed"]
-    assert list(fig["data"][0]["x"]) == ["FY2026 Q1", "FY2026 Q2"]
+    assert list(fig["data"][0]["x"]) == ["FY26 Q1", "FY26 Q2"]
     assert list(fig["data"][0]["y"]) == [100.0, 0.0]  # nothing won shows as zero
     assert list(fig["data"][1]["y"]) == [90.0, 10.0]
 
