@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import figures, queries
+from dashboards import figures, queries, shaping
 from dashboards.ui import as_of, load, money, rows
 
 #: surviving attributes customer_360 carries with a <field>_source provenance column
@@ -19,53 +19,55 @@ if not text.strip():
     st.info("Type part of a customer's name or web domain.")
     st.stop()
 
-found = load(queries.customer_search(text), "the customer search")
-matches = rows(found)
-if found is not None and not matches:
+customers = load(queries.customers_all(), "the customers")
+matches = shaping.search_customers(rows(customers), text)
+if customers is not None and not matches:
     st.warning(f"No customer's name or domain contains “{text.strip()}”.")
 if not matches:
-    as_of(found)
+    as_of(customers)
     st.stop()
 
 labels = [f"{m['customer_name']} ({m['domain'] or 'no domain'}, {m['customer_id']})"
           for m in matches]
 picked = st.selectbox(f"{len(matches)} match(es)", labels, key="customer_pick")
-customer_id = matches[labels.index(picked)]["customer_id"]
+golden = matches[labels.index(picked)]
+customer_id = golden["customer_id"]
 
-record = load(queries.customer_record(customer_id), "the golden record")
-golden = rows(record)[0] if rows(record) else None
-if golden is not None:
-    st.header(golden["customer_name"] or customer_id)
-    cols = st.columns(5)
-    cols[0].metric("Open pipeline", money(golden["open_pipeline_amount"]))
-    cols[1].metric("Weighted pipeline", money(golden["weighted_pipeline_amount"]))
-    cols[2].metric("Bookings (TTM)", money(golden["bookings_amount_ttm"]))
-    cols[3].metric("Open cases", golden["open_case_count"])
-    cols[4].metric("Conflicting fields", golden["conflict_count"])
-    st.subheader("Golden record")
-    st.dataframe([{"field": f, "value": None if golden[f] is None else str(golden[f]),
-                   "source": golden[f"{f}_source"]} for f in FIELDS],
-                 hide_index=True, key="golden")
+st.header(golden["customer_name"] or customer_id)
+cols = st.columns(5)
+cols[0].metric("Open pipeline", money(golden["open_pipeline_amount"]))
+cols[1].metric("Weighted pipeline", money(golden["weighted_pipeline_amount"]))
+cols[2].metric("Bookings (TTM)", money(golden["bookings_amount_ttm"]))
+cols[3].metric("Open cases", golden["open_case_count"])
+cols[4].metric("Conflicting fields", golden["conflict_count"])
+st.subheader("Golden record")
+st.dataframe([{"field": f, "value": None if golden[f] is None else str(golden[f]),
+               "source": golden[f"{f}_source"]} for f in FIELDS],
+             hide_index=True, key="golden")
 
 conflicts_tab, links_tab, timeline_tab, revenue_tab = st.tabs(
     ["Conflicts", "Linked records", "Activity", "Pipeline and bookings"])
 with conflicts_tab:
-    conflicts = load(queries.customer_conflicts(customer_id), "the conflicts")
+    conflicts = load(queries.conflicts_all(), "the conflicts")
     if conflicts is not None:
-        if conflicts.table.num_rows:
-            st.dataframe(conflicts.table, hide_index=True, key="conflicts")
+        mine = shaping.of_customer(conflicts.table, customer_id)
+        if mine.num_rows:
+            st.dataframe(mine, hide_index=True, key="conflicts")
         else:
             st.success("Every system agrees on every field.")
 with links_tab:
-    links = load(queries.customer_links(customer_id), "the linked records")
+    links = load(queries.links_all(), "the linked records")
     if links is not None:
-        st.dataframe(links.table, hide_index=True, key="links")
+        st.dataframe(shaping.of_customer(links.table, customer_id), hide_index=True,
+                     key="links")
 with timeline_tab:
-    timeline = load(queries.customer_timeline(customer_id), "the activity timeline")
+    timeline = load(queries.activity_all(), "the activity timeline")
     if timeline is not None:
-        st.dataframe(timeline.table, hide_index=True, key="timeline")
+        st.dataframe(shaping.of_customer(timeline.table, customer_id), hide_index=True,
+                     key="timeline")
 with revenue_tab:
-    revenue = load(queries.customer_revenue(customer_id), "the customer's revenue")
+    revenue = load(queries.customer_revenue_all(), "the customers' revenue")
     if revenue is not None:
-        st.plotly_chart(figures.customer_revenue(rows(revenue)), key="customer_revenue")
-as_of(found, record)
+        mine = shaping.of_customer(revenue.table, customer_id).to_pylist()
+        st.plotly_chart(figures.customer_revenue(mine), key="customer_revenue")
+as_of(customers)

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import figures, queries
+from dashboards import figures, queries, shaping
 from dashboards.ui import as_of, csv_bytes, load, money, rows
 
 st.title("Pipeline vs booked revenue")
 
+everything = load(queries.pipeline_all(), "pipeline vs booked")
+today = load(queries.as_of_quarter(), "the fiscal calendar")
 label = st.sidebar.selectbox("Slice by", list(queries.SLICES), key="slice_label")
 value = None
 if queries.SLICES[label][1] is not None:
-    options = [r["value"] for r in rows(load(queries.slice_values(label), f"{label} values"))]
-    value = st.sidebar.selectbox(label, options, key=f"slice_value_{label}")
+    value = st.sidebar.selectbox(label, shaping.slice_values(rows(everything), label),
+                                 key=f"slice_value_{label}")
 chosen = queries.Slice(label, value)
-
-by_quarter = load(queries.pipeline_by_quarter(chosen), "pipeline vs booked")
-today = load(queries.as_of_quarter(), "the fiscal calendar")
-quarters = rows(by_quarter)
-if by_quarter is not None and not quarters:
+quarters = shaping.slice_rows(rows(everything), chosen)
+if everything is not None and not quarters:
     st.info("No deals or orders in this slice.")
 if quarters:
     labels = [figures.quarter_label(r) for r in quarters]
@@ -43,22 +42,20 @@ if quarters:
     left, right = st.columns(2)
     left.plotly_chart(figures.won_booked_billed(quarters), key="won_booked_billed")
     right.plotly_chart(figures.pipeline_by_forecast(quarters), key="pipeline_by_forecast")
-    st.download_button("Download the quarters (CSV)", csv_bytes(by_quarter.table),
+    shown = everything.table.filter([r in quarters for r in rows(everything)])
+    st.download_button("Download the quarters (CSV)", csv_bytes(shown),
                        file_name="pipeline_vs_booked.csv", mime="text/csv")
 
     st.subheader(f"Behind {picked}")
     deals_tab, orders_tab = st.tabs(["Deals (CRM)", "Orders (ERP)"])
     year, quarter = q["fiscal_year"], q["fiscal_quarter"]
-    with deals_tab:
-        deals = load(queries.deals_in_quarter(chosen, year, quarter), "the deals")
-        if deals is not None:
-            st.dataframe(deals.table, hide_index=True, key="deals")
-            st.download_button("Download the deals (CSV)", csv_bytes(deals.table),
-                               file_name=f"deals_{year}_Q{quarter}.csv", mime="text/csv")
-    with orders_tab:
-        orders = load(queries.orders_in_quarter(chosen, year, quarter), "the orders")
-        if orders is not None:
-            st.dataframe(orders.table, hide_index=True, key="orders")
-            st.download_button("Download the orders (CSV)", csv_bytes(orders.table),
-                               file_name=f"orders_{year}_Q{quarter}.csv", mime="text/csv")
-as_of(by_quarter, today)
+    for tab, sql, what, name in ((deals_tab, queries.deals_all(), "the deals", "deals"),
+                                 (orders_tab, queries.orders_all(), "the orders", "orders")):
+        with tab:
+            detail = load(sql, what)
+            if detail is not None:
+                behind = shaping.in_quarter(detail.table, chosen, year, quarter)
+                st.dataframe(behind, hide_index=True, key=name)
+                st.download_button(f"Download the {name} (CSV)", csv_bytes(behind),
+                                   file_name=f"{name}_{year}_Q{quarter}.csv", mime="text/csv")
+as_of(everything, today)

@@ -3,6 +3,7 @@ Streamlit. Figures are checked as figure JSON against the rows they were built f
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
 
 from dashboards import figures, queries, shaping
@@ -22,9 +23,35 @@ QUARTERS = [
 def test_literals_are_quoted_not_pasted():
     assert queries.literal("O'Hara'); DROP TABLE x; --") == "'O''Hara''); DROP TABLE x; --'"
     assert queries.literal(None) == "NULL" and queries.literal(True) == "TRUE"
-    assert queries.Slice("Region", "EMEA").where("o") == "o.region = 'EMEA'"
-    assert queries.Slice().where() == "TRUE" and queries.Slice().dimension == "total"
-    assert "ILIKE '%it''s%'" in queries.customer_search(" it's ")
+    assert "opportunity_id = 'salesforce:0''1'" in queries.reconciliation_deal("salesforce:0'1")
+
+
+def test_slices_never_mix_dimensions_and_detail_follows_the_slice():
+    rollup = [{"dimension": "total", "region": None, "owner_name": None, "x": 1},
+              {"dimension": "region", "region": "EMEA", "owner_name": None, "x": 2},
+              {"dimension": "region", "region": "AMER", "owner_name": None, "x": 3},
+              {"dimension": "owner", "region": None, "owner_name": "Ada", "x": 4}]
+    emea = queries.Slice("Region", "EMEA")
+    assert [r["x"] for r in shaping.slice_rows(rollup, queries.Slice())] == [1]
+    assert [r["x"] for r in shaping.slice_rows(rollup, emea)] == [2]
+    assert shaping.slice_values(rollup, "Region") == ["AMER", "EMEA"]
+    assert shaping.slice_values(rollup, "Everything") == []
+    deals = pa.table({"fiscal_year": [2026, 2026, 2026, 2025], "fiscal_quarter": [1, 1, 1, 1],
+                      "region": ["EMEA", None, "AMER", "EMEA"], "id": ["a", "b", "c", "d"]})
+    assert shaping.in_quarter(deals, emea, 2026, 1).column("id").to_pylist() == ["a"]
+    assert shaping.in_quarter(deals, queries.Slice(), 2026, 1).num_rows == 3
+
+
+def test_customer_search_and_rows_of_one_customer():
+    customers = [{"customer_id": "C-1", "customer_name": "Acme GmbH", "legal_name": None,
+                  "domain": "acme.de"},
+                 {"customer_id": "C-2", "customer_name": "Globex", "legal_name": "Globex Inc.",
+                  "domain": None}]
+    assert [c["customer_id"] for c in shaping.search_customers(customers, " ACME.DE ")] == ["C-1"]
+    assert [c["customer_id"] for c in shaping.search_customers(customers, "inc")] == ["C-2"]
+    assert shaping.search_customers(customers, "zzz") == []
+    links = pa.table({"customer_id": ["C-1", "C-2", None], "system": ["sf", "ns", "qb"]})
+    assert shaping.of_customer(links, "C-1").to_pylist() == [{"system": "sf"}]
 
 
 def test_won_booked_billed_is_grouped_bars_of_the_rows():
