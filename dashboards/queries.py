@@ -1,14 +1,14 @@
-"""The SQL each dashboard panel runs: plain functions from the page's choices to a query.
+"""The SQL each dashboard panel runs: one fixed query per panel.
 
-Every panel reads the unified views through the engine like any other client; values a
-user picked are quoted as SQL literals, never pasted.
+Every panel reads the unified views through the engine like any other client. Each query
+is fixed text: what a user picks (a quarter, a slice, a customer) is applied to the answer
+(``dashboards.shaping``), so no user value ever enters SQL and a new choice costs no
+planning.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from sqlglot import exp
 
 #: the slices pipeline_vs_booked rolls up by: label -> (dimension, column)
 SLICES: dict[str, tuple[str, str | None]] = {
@@ -18,17 +18,6 @@ SLICES: dict[str, tuple[str, str | None]] = {
     "Segment": ("segment", "segment"),
     "Source system": ("source_system", "source_system"),
 }
-
-
-def literal(value: object) -> str:
-    """A Python value as a DuckDB literal (strings quoted, never interpolated raw)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return exp.Literal.number(value).sql("duckdb")
-    return exp.Literal.string(str(value)).sql("duckdb")
 
 
 @dataclass(frozen=True)
@@ -126,18 +115,18 @@ def reconciliation_all() -> str:
     return "SELECT * FROM reconciliation_exceptions"
 
 
-def reconciliation_deal(opportunity_id: str) -> str:
-    """The CRM side of an exception."""
+def exception_deals() -> str:
+    """The CRM side of exceptions: every deal, picked by id on the page."""
     return ("SELECT opportunity_id, opportunity_name, customer_id, owner_name, stage_name, "
             "amount, currency_code, amount_corporate, close_date, erp_order_ref "
-            f"FROM opportunities WHERE opportunity_id = {literal(opportunity_id)}")
+            "FROM opportunities")
 
 
-def reconciliation_order(order_id: str) -> str:
-    """The ERP side of an exception."""
+def exception_orders() -> str:
+    """The ERP side of exceptions: every order, picked by id on the page."""
     return ("SELECT order_id, order_number, customer_id, order_date, order_status, "
             "net_amount, currency_code, net_amount_corporate, opportunity_ref "
-            f"FROM sales_orders WHERE order_id = {literal(order_id)}")
+            "FROM sales_orders")
 
 
 def tolerance_settings() -> str:

@@ -74,3 +74,8 @@ def search_customers(rows: Rows, text: str, limit: int = 50) -> list[dict[str, A
     found = [r for r in rows if any(wanted in (r[c] or "").casefold()
                                     for c in ("customer_name", "legal_name", "domain"))]
     return found[:limit]
+
+
+def with_id(table: pa.Table, column: str, value: str) -> pa.Table:
+    """The rows of ``table`` whose ``column`` is ``value``."""
+    return table.filter(pc.fill_null(pc.equal(table[column], value), False))

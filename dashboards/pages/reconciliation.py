@@ -50,16 +50,19 @@ if counts:
         crm, erp = st.columns(2)
         crm.markdown("**CRM deal**")
         if row["opportunity_id"]:
-            deal = load(queries.reconciliation_deal(row["opportunity_id"]), "the deal")
-            if deal is not None:
-                crm.dataframe(deal.table, hide_index=True, key="deal_side")
+            deals = load(queries.exception_deals(), "the deals")
+            if deals is not None:
+                crm.dataframe(shaping.with_id(deals.table, "opportunity_id",
+                                              row["opportunity_id"]),
+                              hide_index=True, key="deal_side")
         else:
             crm.caption("no deal")
         erp.markdown("**ERP order**")
         if row["order_id"]:
-            order = load(queries.reconciliation_order(row["order_id"]), "the order")
-            if order is not None:
-                erp.dataframe(order.table, hide_index=True, key="order_side")
+            orders = load(queries.exception_orders(), "the orders")
+            if orders is not None:
+                erp.dataframe(shaping.with_id(orders.table, "order_id", row["order_id"]),
+                              hide_index=True, key="order_side")
         else:
             erp.caption("no order")
 elif exceptions is not None:

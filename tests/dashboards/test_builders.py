@@ -20,10 +20,9 @@ QUARTERS = [
 ]
 
 
-def test_literals_are_quoted_not_pasted():
-    assert queries.literal("O'Hara'); DROP TABLE x; --") == "'O''Hara''); DROP TABLE x; --'"
-    assert queries.literal(None) == "NULL" and queries.literal(True) == "TRUE"
-    assert "opportunity_id = 'salesforce:0''1'" in queries.reconciliation_deal("salesforce:0'1")
+def test_rows_with_an_id():
+    ids = pa.table({"order_id": ["a", None, "b"]})
+    assert shaping.with_id(ids, "order_id", "b").num_rows == 1
 
 
 def test_slices_never_mix_dimensions_and_detail_follows_the_slice():
