@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from federation import export as exporter
 from federation import render
 from federation.engine import Federation, connect
 from federation.errors import ConcordError
@@ -23,7 +24,7 @@ from federation.planner import PlannedScan
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Concord: live SQL across your CRMs and ERPs.")
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line
 _state = {"debug": False}
 
 CatalogOpt = Annotated[Path, typer.Option("--catalog", "-c", help="catalog file")]
@@ -89,6 +90,25 @@ def query(
         raise ConcordError(str(exc)) from exc
     if stats and last is not None:
         sys.stderr.write(json.dumps(last.to_dict(), indent=1, default=str) + "\n")
+
+
+@app.command("export")
+def export_(
+    target: Annotated[str, typer.Argument(help="a view or table name, or a SQL query")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="parquet|csv|arrow|xlsx")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="the file to write")],
+    catalog: CatalogOpt = Path("catalog.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")]
+    = False,
+) -> None:
+    """Write a view, table or query to a file, with a manifest of its sources beside it."""
+    if fmt not in exporter.FORMATS:
+        raise ConcordError(f"unknown format {fmt!r}", hint="use " + "|".join(exporter.FORMATS))
+    exporter.check_writable(output, force)  # before the query, not after a long wait
+    with _open(catalog) as fed, _ScanProgress(err.is_terminal) as progress:
+        manifest = exporter.export(fed, target, fmt, output, force=force, progress=progress)
+    out.print(f"wrote {manifest['rows']} rows to {output} "
+              f"(manifest {exporter.manifest_path(output)})", highlight=False, soft_wrap=True)
 
 
 @app.command()
