@@ -20,13 +20,14 @@ _CANDIDATES = re.compile(r"Candidate bindings: (.*)")
 _PROBE = re.compile(r'"?(__probe_\d+)"?')
 
 
-def bind_names(local: LocalDuckDB, sql: str, relations: dict[str, pa.Schema],
-               names: dict[str, str]) -> list[str]:
-    """Output column names of ``sql``; ``names`` maps each relation to ``source.object``."""
+def bind_output(local: LocalDuckDB, sql: str, relations: dict[str, pa.Schema],
+                names: dict[str, str]) -> pa.Schema:
+    """The output columns of ``sql`` (names and types, as DuckDB binds the query over empty
+    relations); ``names`` maps each relation to ``source.object`` for error messages."""
     empty = {relation: schema.empty_table() for relation, schema in relations.items()}
     with local.session(empty) as con:
         try:
-            return list(con.sql(sql).columns)
+            return con.sql(sql).to_arrow_table().schema
         except duckdb.Error as exc:
             raise explain_error(str(exc), names) from None
 

@@ -138,10 +138,29 @@ class ModelSettings(_Strict):
     system_of_record: dict[str, FieldRule] = {}
 
 
+class ServerUser(_Strict):
+    """A login of the PostgreSQL wire server; the password comes from env or a file."""
+
+    password: SecretRef
+
+
+class TlsSettings(_Strict):
+    cert_file: str  # PEM; relative paths start at the catalog's folder
+    key_file: str
+
+
+class ServerSettings(_Strict):
+    """``concord serve``: who may log in (SCRAM-SHA-256) and the TLS certificate."""
+
+    users: dict[str, ServerUser] = {}
+    tls: TlsSettings | None = None
+
+
 class CatalogModel(_Strict):
     version: Literal[1] = 1
     settings: Settings = Settings()
     model: ModelSettings = ModelSettings()
+    server: ServerSettings = ServerSettings()
     sources: dict[str, SourceConfig]
 
     @field_validator("sources")
@@ -191,6 +210,41 @@ class Catalog:
     def credentials(self, source: str) -> Credentials:
         return CatalogCredentials(source, self.sources[source].auth, self.base_dir)
 
+    @property
+    def server(self) -> ServerSettings:
+        return self.model.server
+
+    def server_password(self, user: str) -> str | None:
+        """The wire-server password of ``user``; None when no such user is declared."""
+        login = self.server.users.get(user)
+        if login is None:
+            return None
+        return resolve_secret(login.password, f"server.users.{user}.password", self.base_dir)
+
+    def path_of(self, name: str) -> Path:
+        """A file named in the catalog (relative paths start at the catalog's folder)."""
+        path = Path(name)
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def resolve_secret(ref: SecretRef, where: str, base_dir: Path) -> str:
+    """A secret's value from the environment or a file, or a CatalogError naming ``where``."""
+    if ref.env:
+        value = os.environ.get(ref.env)
+        if value is None:
+            raise CatalogError(f"{where}: environment variable {ref.env} is not set",
+                               hint=f"export {ref.env}=... before running Concord")
+        return value
+    path = Path(ref.file or "")
+    if not path.is_absolute():
+        path = base_dir / path
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise CatalogError(f"{where}: cannot read secret file {path}: {exc.strerror}",
+                           hint="check the path (relative paths start at the catalog's "
+                                "folder) and its permissions") from exc
+
 
 class CatalogCredentials(Credentials):
     def __init__(self, source: str, auth: dict[str, str | SecretRef], base_dir: Path) -> None:
@@ -212,22 +266,7 @@ class CatalogCredentials(Credentials):
             return None
         if isinstance(ref, str):
             return ref
-        where = f"sources.{self.source}.auth.{key}"
-        if ref.env:
-            value = os.environ.get(ref.env)
-            if value is None:
-                raise CatalogError(f"{where}: environment variable {ref.env} is not set",
-                                   hint=f"export {ref.env}=... before running Concord")
-            return value
-        path = Path(ref.file or "")
-        if not path.is_absolute():
-            path = self.base_dir / path
-        try:
-            return path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CatalogError(f"{where}: cannot read secret file {path}: {exc.strerror}",
-                               hint="check the path (relative paths start at the catalog's "
-                                    "folder) and its permissions") from exc
+        return resolve_secret(ref, f"sources.{self.source}.auth.{key}", self.base_dir)
 
 
 def load_catalog(path: str | os.PathLike[str]) -> Catalog:

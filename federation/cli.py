@@ -196,6 +196,38 @@ def sandbox(
         box.stop()
 
 
+@app.command()
+def serve(
+    catalog: CatalogOpt = Path("catalog.yaml"),
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="port to serve on")] = 5433,
+) -> None:
+    """Serve the views and sources over the PostgreSQL wire protocol until interrupted."""
+    import asyncio
+
+    from federation.pgwire.server import WireServer
+
+    with _open(catalog) as fed:
+        if not fed.catalog.server.users:
+            raise ConcordError("the catalog declares no server.users, so nobody could log in",
+                               hint="add server: {users: {NAME: {password: {env: VAR}}}}")
+        server = WireServer(fed, host, port)
+
+        async def main() -> None:
+            await server.start()
+            tls = "TLS available" if server.ctx.tls else "no TLS (server.tls not set)"
+            out.print(f"Concord on postgresql://{host}:{server.port}/concord ({tls}); "
+                      "press Ctrl-C to stop")
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+            await stop.wait()
+            await server.stop()
+
+        asyncio.run(main())
+
+
 #: the flags `concord dashboard` gives Streamlit (.streamlit/config.toml says the same)
 STREAMLIT_FLAGS = ("--server.headless", "true", "--server.fileWatcherType", "none",
                    "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",

@@ -33,7 +33,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
 from adapters.contract import Adapter, Column, Pushdown, ScanRequest, SortKey, TableInfo
-from federation.binder import bind_names
+from federation.binder import bind_output
 from federation.errors import QueryError
 from federation.local import LocalDuckDB
 from federation.pushthrough import MAX_PASSES, push_through
@@ -81,6 +81,7 @@ class Plan:
     scans: list[PlannedScan]
     pushdown: bool
     output_names: list[str] = field(default_factory=list)  # as DuckDB names the query as written
+    output_schema: pa.Schema | None = None  # names and types of the result, known before fetch
 
 
 def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool = True,
@@ -90,7 +91,8 @@ def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool
     if views is not None:
         tree = expand_views(tree, views)
     bound = bind_tables(tree, sources)
-    output_names = bind_names(local, *probe_query(tree.copy(), bound))
+    output_schema = bind_output(local, *probe_query(tree.copy(), bound))
+    output_names = output_schema.names
     schema = mapping_schema(bound)
     try:
         tree = qualify(tree, schema=schema, dialect=DIALECT, expand_stars=True,
@@ -111,7 +113,7 @@ def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool
         scans = [_subplan_scan(sp) for sp in subplans]
     scans += collect_scans(tree, sources, pushdown=pushdown, first_index=len(scans))
     return Plan(sql=sql, local_sql=tree.sql(DIALECT), scans=scans, pushdown=pushdown,
-                output_names=output_names)
+                output_names=output_names, output_schema=output_schema)
 
 
 # -- binding ------------------------------------------------------------------------------

@@ -54,7 +54,9 @@ SECRET_FILES = {
     "sap": "sap-password",
     "oracle": "oracle-password",
     "quickbooks": "quickbooks-access-token",
+    "analyst": "concord-analyst-password",  # the wire server's demo login (concord serve)
 }
+DEMO_USER = "analyst"
 SALESFORCE_SECRET_FILE = SECRETS_DIR / SECRET_FILES["salesforce"]
 
 
@@ -123,6 +125,7 @@ def sandbox_catalog(urls: dict[str, str], *, tenant_id: str, account_id: str, re
         "version": 1,
         "settings": {"cache_max_bytes": 268435456, "max_parallel_scans": 8},
         "model": model_settings(as_of_date, steward_file),
+        "server": {"users": {DEMO_USER: {"password": secret(DEMO_USER)}}},
         "sources": {
             "salesforce": {
                 "type": "salesforce",

@@ -1,0 +1,1 @@
+"""Concord over the PostgreSQL wire protocol (3.0), so BI tools connect as to PostgreSQL."""

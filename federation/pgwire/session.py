@@ -1,0 +1,544 @@
+"""One client connection: startup, SCRAM authentication, the simple and extended query
+protocols. Every query runs through the engine (in a worker thread), as any other client's.
+
+Session statements (SET, SHOW, BEGIN, COMMIT, DISCARD ...) are answered here without the
+engine: Concord is read-only, so a transaction is only a status to report. The functions
+clients call on connect (``version()``, ``current_schema()``, ``current_setting(...)``)
+are replaced by their values before the engine sees the query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import secrets
+import ssl
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from federation.engine import Federation
+from federation.errors import ConcordError, NotAllowedError, QueryError, SourceError
+from federation.pgwire import messages as m
+from federation.pgwire.scram import ScramError, ScramServer
+from federation.pgwire.types import PgType, decode_parameter, encode_column, pg_type
+
+log = logging.getLogger("concord.pgwire")
+SERVER_VERSION = "15.0"
+VERSION_TEXT = f"PostgreSQL {SERVER_VERSION} (Concord) on x86_64-pc-linux-gnu"
+DATABASE = "concord"
+ROWS_PER_BATCH = 1000
+
+#: session statements answered without the engine: first keyword -> command tag
+SESSION_TAGS = {"SET": "SET", "RESET": "RESET", "BEGIN": "BEGIN", "START": "START TRANSACTION",
+                "COMMIT": "COMMIT", "END": "COMMIT", "ROLLBACK": "ROLLBACK", "ABORT": "ROLLBACK",
+                "DISCARD": "DISCARD ALL", "SAVEPOINT": "SAVEPOINT", "RELEASE": "RELEASE",
+                "DEALLOCATE": "DEALLOCATE", "UNLISTEN": "UNLISTEN", "LISTEN": "LISTEN"}
+_LEADING = re.compile(r"^\s*(?:(?:--[^\n]*\n)|(?:/\*.*?\*/)|\s)*", re.S)
+
+
+class TransactionAborted(QueryError):
+    """A statement after an error inside BEGIN ... before ROLLBACK (as PostgreSQL)."""
+
+
+def sqlstate(error: ConcordError) -> str:
+    """The SQLSTATE a PostgreSQL client expects for a Concord error."""
+    if isinstance(error, TransactionAborted):
+        return "25P02"  # in_failed_sql_transaction
+    if isinstance(error, NotAllowedError):
+        return "25006"  # read_only_sql_transaction
+    if isinstance(error, QueryError):
+        text = error.message.lower()
+        if "unknown table" in text or "unknown source" in text:
+            return "42P01"  # undefined_table
+        if "unknown column" in text:
+            return "42703"  # undefined_column
+        if "syntax" in text or "parse" in text:
+            return "42601"  # syntax_error
+        return "42000"
+    if isinstance(error, SourceError):
+        return "58000"  # system_error: an external system failed
+    return "XX000"
+
+
+@dataclass
+class ServerContext:
+    """What every session shares: the engine, the logins, TLS, cancel keys."""
+
+    federation: Federation
+    password_of: Callable[[str], str | None]
+    tls: ssl.SSLContext | None = None
+    sessions: dict[tuple[int, int], Session] = field(default_factory=dict)
+
+
+@dataclass
+class Statement:
+    sql: str
+    param_oids: list[int]
+
+
+@dataclass
+class Portal:
+    sql: str  # parameters substituted
+    result_formats: list[int]
+    schema: pa.Schema | None = None
+    rows: Iterator[list[bytes | None]] | None = None  # set once executed
+    sent: int = 0
+
+
+class Session:
+    """The protocol state of one client connection."""
+
+    def __init__(self, ctx: ServerContext, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter) -> None:
+        self.ctx, self.reader, self.writer = ctx, reader, writer
+        self.pid, self.secret = secrets.randbelow(2**31 - 1) + 1, secrets.randbits(31)
+        self.params: dict[str, str] = {}
+        self.status = "I"  # I idle, T in a transaction block, E failed transaction
+        self.statements: dict[str, Statement] = {}
+        self.portals: dict[str, Portal] = {}
+        self.task: asyncio.Future | None = None
+
+    # -- connection phase ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            if not await self._startup():
+                return
+            self.ctx.sessions[(self.pid, self.secret)] = self
+            await self._loop()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the client went away
+        except m.ProtocolError as exc:
+            await self._send(m.error("FATAL", "08P01", str(exc)))
+        finally:
+            self.ctx.sessions.pop((self.pid, self.secret), None)
+            self.writer.close()
+
+    async def _startup(self) -> bool:
+        while True:
+            code, payload = await m.read_startup(self.reader)
+            if code == m.SSL_REQUEST:
+                if self.ctx.tls is None:
+                    await self._send(b"N")
+                    continue
+                await self._send(b"S")
+                await self.writer.start_tls(self.ctx.tls)
+                continue
+            if code == m.GSSENC_REQUEST:
+                await self._send(b"N")
+                continue
+            if code == m.CANCEL_REQUEST:
+                pid, secret = int.from_bytes(payload[:4], "big"), int.from_bytes(payload[4:8],
+                                                                                  "big")
+                target = self.ctx.sessions.get((pid, secret))
+                if target is not None:
+                    target.cancel()
+                return False
+            if code != m.PROTOCOL_3:
+                await self._send(m.error("FATAL", "0A000",
+                                         f"unsupported protocol {code >> 16}.{code & 0xFFFF}"))
+                return False
+            self.params = m.startup_parameters(payload)
+            return await self._authenticate()
+
+    async def _authenticate(self) -> bool:
+        user = self.params.get("user", "")
+        password = self.ctx.password_of(user)
+        if password is None:
+            await self._send(m.error("FATAL", "28000", f'role "{user}" does not exist',
+                                     hint="users are declared under server.users in the "
+                                          "catalog"))
+            return False
+        scram = ScramServer(password)
+        await self._send(m.auth(10, m.cstr("SCRAM-SHA-256") + b"\x00"))
+        try:
+            _, payload = await m.read_message(self.reader)
+            buf = m.Buffer(payload)
+            if buf.cstring() != "SCRAM-SHA-256":
+                raise ScramError("unsupported SASL mechanism")
+            first = scram.server_first_message(buf.bytes(buf.int32()).decode())
+            await self._send(m.auth(11, first.encode()))
+            _, payload = await m.read_message(self.reader)
+            final = scram.server_final_message(payload.decode())
+        except (ScramError, UnicodeDecodeError, ValueError) as exc:
+            log.info("session %s: SCRAM failed for %s: %s", self.pid, user, exc)
+            await self._send(m.error("FATAL", "28P01",
+                                     f'password authentication failed for user "{user}"'))
+            return False
+        now = dt.datetime.now(dt.UTC)
+        await self._send(
+            m.auth(12, final.encode()) + m.auth(0)
+            + b"".join(m.parameter_status(k, v) for k, v in {
+                "server_version": SERVER_VERSION, "server_encoding": "UTF8",
+                "client_encoding": "UTF8", "DateStyle": "ISO, MDY", "TimeZone": "UTC",
+                "IntervalStyle": "postgres", "integer_datetimes": "on",
+                "standard_conforming_strings": "on", "is_superuser": "off",
+                "session_authorization": user, "default_transaction_read_only": "on",
+                "in_hot_standby": "off",
+                "application_name": self.params.get("application_name", ""),
+            }.items())
+            + m.backend_key(self.pid, self.secret) + m.ready(self.status))
+        log.info("session %s: %s connected at %s", self.pid, user, now.isoformat())
+        return True
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    # -- query phase --------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        failed = False  # extended protocol: skip to Sync after an error
+        while True:
+            kind, payload = await m.read_message(self.reader)
+            if kind == b"X":
+                return
+            if kind == b"S":
+                failed = False
+                await self._send(m.ready(self.status))
+                continue
+            if kind == b"H":
+                await self.writer.drain()
+                continue
+            if failed and kind in b"PBDECd":
+                continue
+            try:
+                if kind == b"Q":
+                    await self._simple(m.Buffer(payload).cstring())
+                elif kind == b"P":
+                    self._parse(m.Buffer(payload))
+                    self.writer.write(m.PARSE_COMPLETE)
+                elif kind == b"B":
+                    self._bind(m.Buffer(payload))
+                    self.writer.write(m.BIND_COMPLETE)
+                elif kind == b"D":
+                    await self._describe(m.Buffer(payload))
+                elif kind == b"E":
+                    await self._execute(m.Buffer(payload))
+                elif kind == b"C":
+                    buf = m.Buffer(payload)
+                    which, name = buf.bytes(1), buf.cstring()
+                    (self.statements if which == b"S" else self.portals).pop(name, None)
+                    self.writer.write(m.CLOSE_COMPLETE)
+                else:
+                    raise QueryError(f"unsupported message type {kind!r}")
+            except ConcordError as exc:
+                failed = kind != b"Q"
+                self._fail(exc)
+                if kind == b"Q":
+                    await self._send(m.ready(self.status))
+            except asyncio.CancelledError:
+                failed = kind != b"Q"
+                self.writer.write(m.error("ERROR", "57014",
+                                          "canceling statement due to user request"))
+                if kind == b"Q":
+                    await self._send(m.ready(self.status))
+
+    def _fail(self, exc: ConcordError) -> None:
+        if self.status == "T":
+            self.status = "E"
+        text = str(exc).removesuffix(f" — {exc.hint}") if exc.hint else str(exc)
+        self.writer.write(m.error("ERROR", sqlstate(exc), text, exc.hint))
+
+    async def _simple(self, sql: str) -> None:
+        statements = [s for s in _split(sql) if s.strip()]
+        if not statements:
+            await self._send(m.EMPTY_QUERY + m.ready(self.status))
+            return
+        for text in statements:
+            portal = Portal(text, [0])
+            if not await self._session_statement(portal, describe=True):
+                await self._run(portal)
+                self.writer.write(m.row_description(*self._row_shape(portal)))
+                await self._stream(portal, limit=0)
+        await self._send(m.ready(self.status))
+
+    def _parse(self, buf: m.Buffer) -> None:
+        name, sql = buf.cstring(), buf.cstring()
+        oids = [buf.int32() for _ in range(buf.int16())]
+        self.statements[name] = Statement(sql, oids)
+
+    def _bind(self, buf: m.Buffer) -> None:
+        portal, name = buf.cstring(), buf.cstring()
+        statement = self.statements.get(name)
+        if statement is None:
+            raise QueryError(f'prepared statement "{name}" does not exist')
+        formats = [buf.int16() for _ in range(buf.int16())]
+        values = [buf.value() for _ in range(buf.int16())]
+        result_formats = [buf.int16() for _ in range(buf.int16())]
+        params = []
+        for i, raw in enumerate(values):
+            fmt = formats[i] if len(formats) > 1 else (formats[0] if formats else 0)
+            oid = statement.param_oids[i] if i < len(statement.param_oids) else 0
+            params.append(decode_parameter(raw, oid, fmt == 1))
+        self.portals[portal] = Portal(substitute(statement.sql, params), result_formats or [0])
+
+    async def _describe(self, buf: m.Buffer) -> None:
+        which, name = buf.bytes(1), buf.cstring()
+        if which == b"S":
+            statement = self.statements.get(name)
+            if statement is None:
+                raise QueryError(f'prepared statement "{name}" does not exist')
+            count = max([statement.param_oids and len(statement.param_oids) or 0,
+                         *_parameter_numbers(statement.sql)])
+            oids = (statement.param_oids + [25] * count)[:count]
+            self.writer.write(m.parameter_description([o or 25 for o in oids]))
+            portal = Portal(substitute(statement.sql, [None] * count), [0])
+        else:
+            portal = self.portals.get(name)
+            if portal is None:
+                raise QueryError(f'portal "{name}" does not exist')
+        if await self._session_statement(portal, describe=True, send=False):
+            if portal.schema is None:
+                self.writer.write(m.NO_DATA)
+            else:
+                self.writer.write(m.row_description(*self._row_shape(portal)))
+            return
+        portal.schema = await asyncio.to_thread(self._describe_sql, portal.sql)
+        self.writer.write(m.row_description(*self._row_shape(portal)))
+
+    async def _execute(self, buf: m.Buffer) -> None:
+        name, limit = buf.cstring(), buf.int32()
+        portal = self.portals.get(name)
+        if portal is None:
+            raise QueryError(f'portal "{name}" does not exist')
+        if portal.rows is None:
+            if await self._session_statement(portal, describe=False):
+                return
+            await self._run(portal)
+        await self._stream(portal, limit)
+
+    # -- running ------------------------------------------------------------------------
+
+    async def _run(self, portal: Portal) -> None:
+        """Answer the portal's query through the engine, off the event loop."""
+        if self.status == "E":
+            raise TransactionAborted("current transaction is aborted, commands ignored until "
+                                     "end of transaction block")
+        self.task = asyncio.ensure_future(asyncio.to_thread(
+            self.ctx.federation.sql, rewrite_session_functions(portal.sql, self),
+            dialect="postgres"))
+        try:
+            table = await self.task
+        finally:
+            self.task = None
+        portal.schema = table.schema
+        portal.rows = _encoded_rows(table, [pg_type(f.type) for f in table.schema],
+                                    _formats(portal.result_formats, table.num_columns))
+
+    async def _stream(self, portal: Portal, limit: int) -> None:
+        assert portal.rows is not None
+        for sent, row in enumerate(portal.rows, 1):
+            self.writer.write(m.data_row(row))
+            portal.sent += 1
+            if sent % ROWS_PER_BATCH == 0:
+                await self.writer.drain()  # bounded buffering: wait for a slow client
+            if limit and sent >= limit:
+                self.writer.write(m.PORTAL_SUSPENDED)
+                return
+        self.writer.write(m.command_complete(f"SELECT {portal.sent}"))
+
+    def _describe_sql(self, sql: str) -> pa.Schema:
+        plan = self.ctx.federation.explain(rewrite_session_functions(sql, self),
+                                           dialect="postgres")
+        assert plan.output_schema is not None
+        return plan.output_schema
+
+    def _row_shape(self, portal: Portal) -> tuple[list[str], list[PgType], list[int]]:
+        assert portal.schema is not None
+        types = [pg_type(f.type) for f in portal.schema]
+        return (portal.schema.names, types,
+                _formats(portal.result_formats, len(portal.schema)))
+
+    async def _session_statement(self, portal: Portal, *, describe: bool,
+                                 send: bool = True) -> bool:
+        """Answer SET/SHOW/BEGIN/... here; False when the engine must answer."""
+        words = _LEADING.sub("", portal.sql).split(None, 2)
+        keyword = words[0].upper().rstrip(";") if words else ""
+        if keyword == "SHOW" and len(words) > 1:
+            setting = " ".join(words[1:]).rstrip("; ").strip('"').lower()
+            value = self._setting(setting)
+            portal.schema = pa.schema([(setting.split()[-1], pa.string())])
+            portal.rows = iter([[value.encode()]])
+            if send:
+                if describe:
+                    self.writer.write(m.row_description(*self._row_shape(portal)))
+                await self._stream(portal, 0)
+            return True
+        tag = SESSION_TAGS.get(keyword)
+        if tag is None:
+            return False
+        if not send:
+            return True
+        if keyword == "SET" and len(words) > 1:
+            self._set(" ".join(words[1:]))
+        if keyword in ("BEGIN", "START"):
+            self.status = "T"
+        elif keyword in ("COMMIT", "END", "ROLLBACK", "ABORT"):
+            self.status = "I"
+        if keyword == "DISCARD":
+            self.statements.clear()
+            self.portals.clear()
+        portal.rows = iter(())
+        self.writer.write(m.command_complete(tag))
+        return True
+
+    def _set(self, assignment: str) -> None:
+        match = re.match(r"(?:SESSION\s+|LOCAL\s+)?([\w.]+)\s*(?:=|\bTO\b)\s*(.+?)\s*;?$",
+                         assignment, re.I)
+        if match:
+            self.params[match.group(1).lower()] = match.group(2).strip("'\"")
+
+    def _setting(self, name: str) -> str:
+        known = {"server_version": SERVER_VERSION, "server_encoding": "UTF8",
+                 "client_encoding": "UTF8", "datestyle": "ISO, MDY", "timezone": "UTC",
+                 "standard_conforming_strings": "on", "transaction isolation level":
+                 "read committed", "transaction_isolation": "read committed",
+                 "default_transaction_read_only": "on", "transaction_read_only": "on",
+                 "search_path": '"$user", public', "integer_datetimes": "on",
+                 "max_identifier_length": "63", "lc_collate": "C", "lc_ctype": "C"}
+        return self.params.get(name, known.get(name, ""))
+
+    async def _send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+
+def _formats(requested: list[int], n: int) -> list[int]:
+    if len(requested) == 1:
+        return requested * n
+    return requested if len(requested) == n else [0] * n
+
+
+def _encoded_rows(table: pa.Table, types: list[PgType], formats: list[int]
+                  ) -> Iterator[list[bytes | None]]:
+    """The result's rows on the wire, encoded a record batch at a time."""
+    for batch in table.to_batches(max_chunksize=ROWS_PER_BATCH):
+        columns = [encode_column(batch.column(i).to_pylist(), types[i], formats[i] == 1)
+                   for i in range(batch.num_columns)]
+        yield from (list(row) for row in zip(*columns, strict=True))
+
+
+def _split(sql: str) -> list[str]:
+    """Statements of a simple Query message (semicolons outside quotes)."""
+    parts, current, quote = [], [], ""
+    for ch in sql:
+        if quote:
+            current.append(ch)
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+            current.append(ch)
+        elif ch == ";":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def _parameter_numbers(sql: str) -> list[int]:
+    try:
+        tree = sqlglot.parse_one(sql, read="postgres")
+    except sqlglot.errors.ParseError:
+        return []
+    return [int(p.this.this) for p in tree.find_all(exp.Parameter)
+            if isinstance(p.this, exp.Literal)]
+
+
+def substitute(sql: str, params: list[Any]) -> str:
+    """``$n`` placeholders replaced by their values as SQL literals (never pasted raw)."""
+    if not params:
+        return sql
+    try:
+        tree = sqlglot.parse_one(sql, read="postgres")
+    except sqlglot.errors.ParseError as exc:
+        raise QueryError(f"cannot parse the statement: {exc}") from None
+    for node in list(tree.find_all(exp.Parameter)):
+        if isinstance(node.this, exp.Literal) and not node.this.is_string:
+            index = int(node.this.this) - 1
+            if not 0 <= index < len(params):
+                raise QueryError(f"there is no parameter ${index + 1}")
+            node.replace(_literal(params[index]))
+    return tree.sql("postgres")
+
+
+def _literal(value: Any) -> exp.Expression:
+    if value is None:
+        return exp.null()
+    if isinstance(value, bool):
+        return exp.true() if value else exp.false()
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    if isinstance(value, dt.datetime):
+        kind = "TIMESTAMPTZ" if value.tzinfo else "TIMESTAMP"
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), kind)
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    return exp.Literal.string(str(value))
+
+
+_SESSION_FUNCTIONS = {"version", "current_schema", "current_database", "current_user",
+                      "session_user", "current_setting", "pg_backend_pid", "current_catalog",
+                      "user"}
+
+
+def rewrite_session_functions(sql: str, session: Session) -> str:
+    """``version()``, ``current_schema()``, ``current_setting('x')`` ... as literals, named
+    as PostgreSQL names them."""
+    lowered = sql.lower()
+    if not any(name in lowered for name in _SESSION_FUNCTIONS):
+        return sql
+    try:
+        tree = sqlglot.parse_one(sql, read="postgres")
+    except sqlglot.errors.ParseError:
+        return sql
+    user = session.params.get("user", "")
+    values = {"version": VERSION_TEXT, "current_schema": "public",
+              "current_database": DATABASE, "current_catalog": DATABASE,
+              "current_user": user, "session_user": user, "user": user,
+              "pg_backend_pid": session.pid}
+    for node in list(tree.walk()):
+        name = _function_name(node)
+        if name is None or name not in _SESSION_FUNCTIONS:
+            continue
+        if name == "current_setting":
+            args = node.expressions if isinstance(node, exp.Anonymous) else []
+            setting = args[0].name if args else ""
+            value: Any = session._setting(setting.lower())
+        else:
+            value = values[name]
+        literal = _literal(value)
+        parent = node.parent
+        if isinstance(parent, exp.Dot):
+            node = parent  # pg_catalog.version()
+            parent = node.parent
+        if isinstance(parent, exp.Select) or (parent is not None
+                                              and parent.key == "select"):
+            node.replace(exp.alias_(literal, name))
+        else:
+            node.replace(literal)
+    return tree.sql("postgres")
+
+
+def _function_name(node: exp.Expression) -> str | None:
+    if isinstance(node, exp.Anonymous):
+        return str(node.this).lower()
+    if isinstance(node, exp.CurrentSchema):
+        return "current_schema"
+    if isinstance(node, exp.CurrentUser):
+        return "current_user"
+    if type(node).__name__ == "CurrentDatabase":
+        return "current_database"
+    if type(node).__name__ == "CurrentVersion":
+        return "version"
+    return None

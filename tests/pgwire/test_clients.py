@@ -1,0 +1,167 @@
+"""The PostgreSQL wire server with real clients: psql and psycopg 3 over loopback, against
+the sandbox through the same engine as every other entry point."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import trustme
+
+from federation.catalog import parse_catalog
+from federation.engine import Federation
+from federation.pgwire.server import WireServer, running
+from sandbox.run import DEMO_USER, demo_secret
+
+PASSWORD = demo_secret(DEMO_USER)
+PSQL = shutil.which("psql")
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1 (trustme, no network)."""
+    folder = tmp_path_factory.mktemp("tls")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.private_key_pem.write_to_path(folder / "server.key")
+    cert.cert_chain_pems[0].write_to_path(folder / "server.crt")
+    ca.cert_pem.write_to_path(folder / "ca.crt")
+    return folder / "server.crt", folder / "server.key", folder / "ca.crt"
+
+
+@pytest.fixture(scope="module")
+def server(sandbox, tls_files) -> Iterator[WireServer]:
+    raw = sandbox.catalog()
+    raw["server"]["tls"] = {"cert_file": str(tls_files[0]), "key_file": str(tls_files[1])}
+    with Federation(parse_catalog(raw, base_dir=Path("."))) as fed, running(fed) as srv:
+        yield srv
+
+
+def dsn(server: WireServer, **extra: str) -> str:
+    parts = {"host": "127.0.0.1", "port": str(server.port), "user": DEMO_USER,
+             "password": PASSWORD, "dbname": "concord", "sslmode": "disable", **extra}
+    return " ".join(f"{k}={v}" for k, v in parts.items())
+
+
+@pytest.fixture()
+def con(server) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(dsn(server), autocommit=True) as connection:
+        yield connection
+
+
+def test_psycopg_server_side_parameters_match_the_engine(con, fed):
+    sql = ("SELECT Id, Amount, StageName FROM salesforce.Opportunity "
+           "WHERE Amount > {} AND StageName <> {} ORDER BY Id")
+    got = con.execute(sql.format("%s", "%s"), (50000, "Closed Lost")).fetchall()
+    expected = fed.sql(sql.format(50000, "'Closed Lost'")).to_pylist()
+    assert got == [(r["Id"], r["Amount"], r["StageName"]) for r in expected]
+    assert got  # the comparison saw rows
+
+
+def test_client_side_binding_and_a_prepared_statement_reused(server):
+    with psycopg.connect(dsn(server), autocommit=True,
+                         cursor_factory=psycopg.ClientCursor) as client:
+        n = client.execute("SELECT count(*) FROM salesforce.Account WHERE Name LIKE %s",
+                           ("%'%",)).fetchone()[0]
+        assert n >= 0
+    with psycopg.connect(dsn(server), autocommit=True) as prepared:
+        sql = "SELECT count(*) FROM salesforce.Opportunity WHERE Amount > %s"
+        counts = [prepared.execute(sql, (v,), prepare=True).fetchone()[0]
+                  for v in (0, 100000, 0, 100000)]
+        assert counts[0] == counts[2] > counts[1] == counts[3]
+
+
+def test_binary_results_decode_to_python_types(con):
+    cur = con.cursor(binary=True)
+    row = cur.execute(
+        "SELECT CAST(42 AS BIGINT) AS i8, CAST(7 AS INTEGER) AS i4, "
+        "CAST(12.345 AS DECIMAL(10, 3)) AS num, CAST(-0.5 AS DECIMAL(6, 2)) AS neg, "
+        "DATE '2026-06-15' AS d, TIMESTAMPTZ '2026-06-15 10:30:00.25+00' AS ts, "
+        "'héllo' AS t, TRUE AS b, CAST(NULL AS INTEGER) AS nothing, 1.5 :: DOUBLE AS f"
+    ).fetchone()
+    assert row == (42, 7, decimal.Decimal("12.345"), decimal.Decimal("-0.50"),
+                   dt.date(2026, 6, 15), dt.datetime(2026, 6, 15, 10, 30, 0, 250000,
+                                                     tzinfo=dt.UTC),
+                   "héllo", True, None, 1.5)
+    assert [c.type_code for c in cur.description] == [20, 23, 1700, 1700, 1082, 1184, 25, 16,
+                                                      23, 701]
+
+
+def test_text_results_of_a_view(con, fed):
+    rows = con.execute("SELECT fiscal_year, fiscal_quarter, crm_closed_won_amount "
+                       "FROM pipeline_vs_booked WHERE dimension = 'total' "
+                       "ORDER BY 1, 2").fetchall()
+    expected = fed.sql("SELECT fiscal_year, fiscal_quarter, crm_closed_won_amount "
+                       "FROM pipeline_vs_booked WHERE dimension = 'total' ORDER BY 1, 2")
+    want = [tuple(r.values()) for r in expected.to_pylist()]
+    assert [r[:2] for r in rows] == [w[:2] for w in want]
+    # a float sum may differ in its last bit between two runs of the aggregate
+    assert [r[2] for r in rows] == pytest.approx([w[2] for w in want], rel=1e-12)
+
+
+def test_errors_carry_sqlstates_and_the_session_recovers(server):
+    with psycopg.connect(dsn(server)) as tx:  # not autocommit: psycopg opens a transaction
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            tx.execute("DELETE FROM salesforce.Opportunity")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            tx.execute("SELECT 1")
+        tx.rollback()
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            tx.execute("SELECT * FROM salesforce.NoSuchObject")
+        tx.rollback()
+        assert tx.execute("SELECT 2").fetchone() == (2,)
+
+
+def test_pipeline_mode_with_a_failing_middle_statement(con):
+    with pytest.raises(psycopg.errors.UndefinedTable), con.pipeline():
+        first = con.execute("SELECT 1")
+        con.execute("SELECT * FROM nowhere.nothing")
+        con.execute("SELECT 3")
+    assert first.fetchone() == (1,)
+    assert con.execute("SELECT 4").fetchone() == (4,)  # usable after Sync
+
+
+def test_session_statements_never_reach_the_engine(con):
+    con.execute("SET application_name = 'concord-tests'")
+    assert con.execute("SHOW application_name").fetchone() == ("concord-tests",)
+    assert con.execute("SHOW transaction isolation level").fetchone() == ("read committed",)
+    version = con.execute("SELECT pg_catalog.version()").fetchone()[0]
+    assert version.startswith("PostgreSQL 15")
+    assert con.execute("SELECT current_schema()").fetchone() == ("public",)
+    for statement in ("BEGIN READ ONLY", "COMMIT", "DISCARD ALL", "RESET ALL"):
+        con.execute(statement)
+
+
+def test_wrong_password_is_refused(server):
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(dsn(server, password="wrong"))
+
+
+def test_tls_with_sslmode_require(server, tls_files):
+    with psycopg.connect(dsn(server, sslmode="verify-full", sslrootcert=str(tls_files[2]))
+                         ) as secure:
+        assert secure.execute("SELECT 1").fetchone() == (1,)
+        assert secure.pgconn.ssl_in_use
+
+
+@pytest.mark.skipif(PSQL is None, reason="psql is not installed (apt-get install "
+                    "postgresql-client)")
+def test_psql(server):
+    env = {**os.environ, "PGPASSWORD": PASSWORD}
+    base = [PSQL, "-X", "-A", "-t", "-h", "127.0.0.1", "-p", str(server.port), "-U", DEMO_USER,
+            "-d", "concord"]
+    out = subprocess.run([*base, "-c", "select 1 as one"], capture_output=True, text=True,
+                         env={**env, "PGSSLMODE": "require"}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1"
+    bad = subprocess.run([*base, "-c", "select 1"], capture_output=True, text=True,
+                         env={**env, "PGPASSWORD": "wrong"}, timeout=60)
+    assert bad.returncode == 2
+    assert 'password authentication failed for user "analyst"' in bad.stderr
