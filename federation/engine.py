@@ -27,7 +27,7 @@ from federation.errors import CatalogError, QueryError, SchemaMismatchError, Sou
 from federation.fetch import Progress, SourceRuntime, fetch_scans
 from federation.health import HealthBoard, SourceHealth
 from federation.local import LocalDuckDB
-from federation.planner import Plan, plan_query
+from federation.planner import Plan, describe_query, plan_query
 from federation.stats import QueryStats
 from federation.views import BUILTIN as BUILTIN_VIEWS
 from federation.views import Views
@@ -111,6 +111,10 @@ class Federation:
                              ttl=config.cache_ttl_seconds, retry_budget=retry.budget)
 
     # -- queries ----------------------------------------------------------------------
+
+    def describe(self, sql: str, *, dialect: str = "duckdb") -> pa.Schema:
+        """The result's column names and types, without fetching or planning the fetch."""
+        return describe_query(sql, self, self.local, dialect=dialect, views=self.views)
 
     def explain(self, sql: str, *, pushdown: bool | None = None,
                 dialect: str = "duckdb") -> Plan:

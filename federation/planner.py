@@ -81,18 +81,29 @@ class Plan:
     scans: list[PlannedScan]
     pushdown: bool
     output_names: list[str] = field(default_factory=list)  # as DuckDB names the query as written
-    output_schema: pa.Schema | None = None  # names and types of the result, known before fetch
 
 
-def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool = True,
-               dialect: str = DIALECT, views: Views | None = None) -> Plan:
+def describe_query(sql: str, sources: Sources, local: LocalDuckDB, *, dialect: str = DIALECT,
+                   views: Views | None = None) -> pa.Schema:
+    """The result's columns without planning the fetch (no optimizer, no source call
+    beyond schema discovery): what the wire server's Describe and catalog need."""
+    tree, bound = _bound_tree(sql, sources, dialect, views)
+    return bind_output(local, *probe_query(tree, bound))
+
+
+def _bound_tree(sql: str, sources: Sources, dialect: str, views: Views | None
+                ) -> tuple[exp.Expression, dict[tuple[str, str], TableInfo]]:
     tree = parse_query(sql, dialect)
     refuse_non_queries(tree)
     if views is not None:
         tree = expand_views(tree, views)
-    bound = bind_tables(tree, sources)
-    output_schema = bind_output(local, *probe_query(tree.copy(), bound))
-    output_names = output_schema.names
+    return tree, bind_tables(tree, sources)
+
+
+def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool = True,
+               dialect: str = DIALECT, views: Views | None = None) -> Plan:
+    tree, bound = _bound_tree(sql, sources, dialect, views)
+    output_names = bind_output(local, *probe_query(tree.copy(), bound)).names
     schema = mapping_schema(bound)
     try:
         tree = qualify(tree, schema=schema, dialect=DIALECT, expand_stars=True,
@@ -113,7 +124,7 @@ def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool
         scans = [_subplan_scan(sp) for sp in subplans]
     scans += collect_scans(tree, sources, pushdown=pushdown, first_index=len(scans))
     return Plan(sql=sql, local_sql=tree.sql(DIALECT), scans=scans, pushdown=pushdown,
-                output_names=output_names, output_schema=output_schema)
+                output_names=output_names)
 
 
 # -- binding ------------------------------------------------------------------------------

@@ -346,10 +346,8 @@ class Session:
         self.writer.write(m.command_complete(f"SELECT {portal.sent}"))
 
     def _describe_sql(self, sql: str) -> pa.Schema:
-        plan = self.ctx.federation.explain(rewrite_session_functions(sql, self),
-                                           dialect="postgres")
-        assert plan.output_schema is not None
-        return plan.output_schema
+        return self.ctx.federation.describe(rewrite_session_functions(sql, self),
+                                            dialect="postgres")
 
     def _row_shape(self, portal: Portal) -> tuple[list[str], list[PgType], list[int]]:
         assert portal.schema is not None
