@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from federation.catalog import Catalog
 from federation.engine import Federation
 from federation.errors import CatalogError
+from federation.pgwire.pgcatalog import PgCatalog
 from federation.pgwire.session import ServerContext, Session
 
 log = logging.getLogger("concord.pgwire")
@@ -37,7 +38,8 @@ class WireServer:
 
     def __init__(self, federation: Federation, host: str = "127.0.0.1", port: int = 5433) -> None:
         catalog = federation.catalog
-        self.ctx = ServerContext(federation, catalog.server_password, tls_context(catalog))
+        self.ctx = ServerContext(federation, catalog.server_password, tls_context(catalog),
+                                 PgCatalog(federation, list(catalog.server.users)))
         self.host, self.port = host, port
         self._server: asyncio.AbstractServer | None = None
 
@@ -46,6 +48,8 @@ class WireServer:
                                                   limit=2**20)
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
+        if self.ctx.catalog is not None:  # build the catalog before the first client asks
+            self._warm = asyncio.ensure_future(asyncio.to_thread(self.ctx.catalog.warm))
 
     async def serve_forever(self) -> None:
         await self.start()

@@ -26,6 +26,7 @@ from sqlglot import exp
 from federation.engine import Federation
 from federation.errors import ConcordError, NotAllowedError, QueryError, SourceError
 from federation.pgwire import messages as m
+from federation.pgwire.pgcatalog import PgCatalog, references_catalog
 from federation.pgwire.scram import ScramError, ScramServer
 from federation.pgwire.types import PgType, decode_parameter, encode_column, pg_type
 
@@ -74,7 +75,20 @@ class ServerContext:
     federation: Federation
     password_of: Callable[[str], str | None]
     tls: ssl.SSLContext | None = None
+    catalog: PgCatalog | None = None
     sessions: dict[tuple[int, int], Session] = field(default_factory=dict)
+
+    def answer(self, sql: str, application: str) -> pa.Table:
+        """A query's answer: the catalog's for pg_catalog/information_schema queries, the
+        engine's for everything else."""
+        if self.catalog is not None and references_catalog(sql):
+            return self.catalog.query(sql, application)
+        return self.federation.sql(sql, dialect="postgres")
+
+    def describe(self, sql: str, application: str) -> pa.Schema:
+        if self.catalog is not None and references_catalog(sql):
+            return self.catalog.query(sql, application).schema
+        return self.federation.describe(sql, dialect="postgres")
 
 
 @dataclass
@@ -234,6 +248,14 @@ class Session:
                 self._fail(exc)
                 if kind == b"Q":
                     await self._send(m.ready(self.status))
+            except (asyncio.IncompleteReadError, ConnectionError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug must not take the session down
+                log.exception("session %s: internal error", self.pid)
+                failed = kind != b"Q"
+                self._fail(ConcordError(f"internal error: {exc.__class__.__name__}: {exc}"))
+                if kind == b"Q":
+                    await self._send(m.ready(self.status))
             except asyncio.CancelledError:
                 failed = kind != b"Q"
                 self.writer.write(m.error("ERROR", "57014",
@@ -323,8 +345,8 @@ class Session:
             raise TransactionAborted("current transaction is aborted, commands ignored until "
                                      "end of transaction block")
         self.task = asyncio.ensure_future(asyncio.to_thread(
-            self.ctx.federation.sql, rewrite_session_functions(portal.sql, self),
-            dialect="postgres"))
+            self.ctx.answer, rewrite_session_functions(portal.sql, self),
+            self.params.get("application_name", "")))
         try:
             table = await self.task
         finally:
@@ -346,8 +368,8 @@ class Session:
         self.writer.write(m.command_complete(f"SELECT {portal.sent}"))
 
     def _describe_sql(self, sql: str) -> pa.Schema:
-        return self.ctx.federation.describe(rewrite_session_functions(sql, self),
-                                            dialect="postgres")
+        return self.ctx.describe(rewrite_session_functions(sql, self),
+                                 self.params.get("application_name", ""))
 
     def _row_shape(self, portal: Portal) -> tuple[list[str], list[PgType], list[int]]:
         assert portal.schema is not None

@@ -165,3 +165,32 @@ def test_psql(server):
                          env={**env, "PGPASSWORD": "wrong"}, timeout=60)
     assert bad.returncode == 2
     assert 'password authentication failed for user "analyst"' in bad.stderr
+
+
+def psql(server: WireServer, *commands: str) -> subprocess.CompletedProcess:
+    args = [PSQL, "-X", "-A", "-F", "|", "-h", "127.0.0.1", "-p", str(server.port),
+            "-U", DEMO_USER, "-d", "concord"]
+    for command in commands:
+        args += ["-c", command]
+    return subprocess.run(args, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PGPASSWORD": PASSWORD, "PGSSLMODE": "disable"})
+
+
+@pytest.mark.skipif(PSQL is None, reason="psql is not installed (apt-get install "
+                    "postgresql-client)")
+def test_psql_describes_the_catalog(server, fed):
+    """psql's own catalog queries: schemas are the sources plus public, the views are in
+    public, a view's columns carry PostgreSQL type names, the database is listed."""
+    out = psql(server, r"\dn", r"\dv", r"\l", r"\d pipeline_summary", r"\dt hubspot.*")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    for source in ("salesforce", "hubspot", "netsuite", "public"):
+        assert f"\n{source}|concord" in text
+    views = [line.split("|")[1] for line in text.splitlines()
+             if line.startswith("public|") and line.endswith("|view|concord")]
+    assert sorted(views) == fed.views.names()
+    assert "\nconcord|concord|UTF8" in text
+    columns = fed.describe("SELECT * FROM pipeline_summary")
+    assert "fiscal_year|bigint" in text.replace(" ", "") or "fiscal_year|integer" in text
+    assert len([c for c in columns.names if f"\n{c}|" in text]) == len(columns.names)
+    assert "hubspot|deals|table|concord" in text
