@@ -31,7 +31,8 @@ OWNER_OID, DATABASE_OID = 10, 16_000
 _CATALOG_TABLES = ("pg_class", "pg_namespace", "pg_attribute", "pg_type", "pg_database",
                    "pg_roles", "pg_user", "pg_description", "pg_am", "pg_index",
                    "pg_constraint", "pg_inherits", "pg_attrdef", "pg_settings", "pg_proc",
-                   "pg_tables", "pg_views", "pg_collation", "pg_enum", "pg_range")
+                   "pg_tables", "pg_views", "pg_collation", "pg_enum", "pg_range",
+                   "pg_sequence")
 _REFERENCES = re.compile(r"\b(pg_catalog|information_schema)\s*\.|\b("
                          + "|".join(_CATALOG_TABLES) + r")\b", re.I)
 #: PostgreSQL's base types as clients look them up in pg_type: (oid, name, len, array oid)
@@ -48,13 +49,13 @@ MACROS = (
     "pg_get_userbyid(oid) AS 'concord'",
     "pg_table_is_visible(rel) AS rel IN (SELECT c.oid FROM {pgc}.pg_class c "
     "WHERE c.relnamespace IN (11, 2200))",
-    "pg_type_is_visible(oid) AS true",
-    "pg_function_is_visible(oid) AS true",
+    "pg_type_is_visible(x) AS true",
+    "pg_function_is_visible(x) AS true",
     "pg_encoding_to_char(encoding) AS 'UTF8'",
     "pg_get_expr(expr, relid) AS NULL, (expr, relid, pretty) AS NULL",
-    "obj_description(oid, catalog) AS NULL",
-    "col_description(oid, column_number) AS NULL",
-    "shobj_description(oid, catalog) AS NULL",
+    "obj_description(x, catalog) AS NULL",
+    "col_description(x, column_number) AS NULL",
+    "shobj_description(x, catalog) AS NULL",
     "format_type(type_oid, typemod) AS (SELECT CASE t.typname WHEN 'int8' THEN 'bigint' "
     "WHEN 'int4' THEN 'integer' WHEN 'int2' THEN 'smallint' WHEN 'float8' THEN "
     "'double precision' WHEN 'float4' THEN 'real' WHEN 'bool' THEN 'boolean' WHEN "
@@ -66,6 +67,12 @@ MACROS = (
     "has_database_privilege(a, b) AS true, (a, b, c) AS true",
     "current_schemas(include_implicit) AS ['pg_catalog', 'public']",
     "pg_is_in_recovery() AS false",
+    "to_regtype(type_name) AS (SELECT t.oid FROM {pgc}.pg_type t WHERE t.typname = "
+    "lower(type_name))",
+    "to_regclass(rel_name) AS (SELECT c.oid FROM {pgc}.pg_class c WHERE c.relname = "
+    "rel_name LIMIT 1)",
+    "pg_get_serial_sequence(rel, col) AS NULL",
+    "pg_collation_is_visible(x) AS true",
     "pg_postmaster_start_time() AS TIMESTAMPTZ '2026-01-01 00:00:00+00'",
 )
 
@@ -99,6 +106,7 @@ class PgCatalog:
                 self._logged.add(shape)
                 log.warning("catalog query not answered (application_name=%r): %s -- %s",
                             application, shape, str(exc).splitlines()[0])
+                log.debug("catalog query as rewritten: %s", text)
             raise QueryError(f"this catalog query is not supported yet: "
                              f"{str(exc).splitlines()[0]}") from None
 
@@ -234,9 +242,13 @@ class PgCatalog:
         load(f"{PGC}.pg_inherits", [], "inhrelid INTEGER, inhparent INTEGER, inhseqno INTEGER")
         load(f"{PGC}.pg_attrdef", [], "oid INTEGER, adrelid INTEGER, adnum INTEGER, "
              "adbin VARCHAR")
-        load(f"{PGC}.pg_collation", [], "oid INTEGER, collname VARCHAR")
+        load(f"{PGC}.pg_collation", [], "oid INTEGER, collname VARCHAR, "
+             "collnamespace INTEGER")
         load(f"{PGC}.pg_enum", [], "oid INTEGER, enumtypid INTEGER, enumlabel VARCHAR")
         load(f"{PGC}.pg_range", [], "rngtypid INTEGER, rngsubtype INTEGER")
+        load(f"{PGC}.pg_sequence", [], "seqrelid INTEGER, seqtypid INTEGER, seqstart BIGINT, "
+             "seqincrement BIGINT, seqmax BIGINT, seqmin BIGINT, seqcache BIGINT, "
+             "seqcycle BOOLEAN")
         load(f"{PGC}.pg_proc", [], "oid INTEGER, proname VARCHAR, pronamespace INTEGER")
         load(f"{PGC}.pg_settings", [("server_version", "15.0"), ("server_encoding", "UTF8"),
                                     ("max_identifier_length", "63"),
@@ -272,11 +284,16 @@ def _udt(oid: int) -> str:
 
 _OPERATOR = re.compile(r"OPERATOR\s*\(\s*pg_catalog\s*\.\s*([^\s)]+)\s*\)", re.I)
 _COLLATE = re.compile(r"\s+COLLATE\s+pg_catalog\.\"?default\"?", re.I)
+_COLUMN_QUALIFIER = re.compile(
+    r"\b(?:pg_catalog|information_schema)\s*\.\s*(\w+)\s*\.(?=\s*\w)", re.I)
+_JSON_OBJECT = re.compile(r"\b(?:pg_catalog\s*\.\s*)?json_build_object\s*\(", re.I)
 _TYPE_QUALIFIER = re.compile(r"::\s*pg_catalog\s*\.\s*", re.I)
 _FUNCTION = re.compile(r"\bpg_catalog\s*\.\s*(?=\w+\s*\()", re.I)
 _QUALIFIED = re.compile(r"\b(pg_catalog|information_schema)\s*\.", re.I)
-_BARE = re.compile(r"(?<![.\w])(" + "|".join(_CATALOG_TABLES) + r")\b(?!\s*\()", re.I)
+_BARE = re.compile(r"(?<![.\w])(" + "|".join(_CATALOG_TABLES) + r")\b(?!\s*[(.])", re.I)
 _CASTS = re.compile(r"::\s*(?:pg_catalog\.)?(regclass|regtype|regproc|oid|name)\b", re.I)
+_CAST_AS = re.compile(r"\bAS\s+(?:pg_catalog\.)?(regclass|regtype|regproc|oid|name)\s*\)",
+                      re.I)
 
 
 def rewrite(sql: str) -> str:
@@ -286,7 +303,14 @@ def rewrite(sql: str) -> str:
     text = _CASTS.sub(lambda m: "::VARCHAR" if m.group(1).lower() in ("name", "regtype",
                                                                       "regproc")
                       else "::INTEGER", text)
+    text = _CAST_AS.sub(lambda m: "AS VARCHAR)" if m.group(1).lower() in ("name", "regtype",
+                                                                         "regproc")
+                        else "AS INTEGER)", text)
+    text = _JSON_OBJECT.sub("json_object(", text)  # DuckDB's takes the same pairs
     text = _TYPE_QUALIFIER.sub("::", text)
+    # schema.table.column -> table.column (DuckDB cannot resolve the long form of an
+    # outer table inside a correlated subquery)
+    text = _COLUMN_QUALIFIER.sub(r"\1.", text)
     text = _FUNCTION.sub("", text)  # functions: our macros and DuckDB's, unqualified
     text = _QUALIFIED.sub(lambda m: (PGC if m.group(1).lower() == "pg_catalog" else PGIS)
                           + ".", text)

@@ -26,9 +26,10 @@ from sqlglot import exp
 from federation.engine import Federation
 from federation.errors import ConcordError, NotAllowedError, QueryError, SourceError
 from federation.pgwire import messages as m
+from federation.pgwire.params import parameter_types
 from federation.pgwire.pgcatalog import PgCatalog, references_catalog
 from federation.pgwire.scram import ScramError, ScramServer
-from federation.pgwire.types import PgType, decode_parameter, encode_column, pg_type
+from federation.pgwire.types import TEXT, PgType, decode_parameter, encode_column, pg_type
 
 log = logging.getLogger("concord.pgwire")
 SERVER_VERSION = "15.0"
@@ -94,7 +95,8 @@ class ServerContext:
 @dataclass
 class Statement:
     sql: str
-    param_oids: list[int]
+    param_oids: list[int]  # as the client declared them (0: unspecified)
+    inferred: dict[int, int] = field(default_factory=dict)  # $n -> OID, set by Describe
 
 
 @dataclass
@@ -299,6 +301,7 @@ class Session:
         for i, raw in enumerate(values):
             fmt = formats[i] if len(formats) > 1 else (formats[0] if formats else 0)
             oid = statement.param_oids[i] if i < len(statement.param_oids) else 0
+            oid = oid or statement.inferred.get(i + 1, 0)
             params.append(decode_parameter(raw, oid, fmt == 1))
         self.portals[portal] = Portal(substitute(statement.sql, params), result_formats or [0])
 
@@ -308,10 +311,13 @@ class Session:
             statement = self.statements.get(name)
             if statement is None:
                 raise QueryError(f'prepared statement "{name}" does not exist')
-            count = max([statement.param_oids and len(statement.param_oids) or 0,
-                         *_parameter_numbers(statement.sql)])
-            oids = (statement.param_oids + [25] * count)[:count]
-            self.writer.write(m.parameter_description([o or 25 for o in oids]))
+            count = max([len(statement.param_oids), *_parameter_numbers(statement.sql)])
+            statement.inferred = await asyncio.to_thread(
+                parameter_types, statement.sql,
+                lambda sql: self._describe_sql(sql))
+            declared = statement.param_oids + [0] * count
+            self.writer.write(m.parameter_description(
+                [declared[i] or statement.inferred.get(i + 1, TEXT) for i in range(count)]))
             portal = Portal(substitute(statement.sql, [None] * count), [0])
         else:
             portal = self.portals.get(name)

@@ -3,6 +3,7 @@ the sandbox through the same engine as every other entry point."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import decimal
 import os
@@ -11,8 +12,13 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
+import pandas
+import pg8000.native
 import psycopg
+import psycopg2
 import pytest
+import sqlalchemy
 import trustme
 
 from federation.catalog import parse_catalog
@@ -194,3 +200,81 @@ def test_psql_describes_the_catalog(server, fed):
     assert "fiscal_year|bigint" in text.replace(" ", "") or "fiscal_year|integer" in text
     assert len([c for c in columns.names if f"\n{c}|" in text]) == len(columns.names)
     assert "hubspot|deals|table|concord" in text
+
+
+# -- other clients ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg2"])
+def test_sqlalchemy_inspector_and_pandas(server, fed, driver):
+    """What Superset and pandas do: connect, reflect schemas, views and typed columns, and
+    read a query in chunks."""
+    engine = sqlalchemy.create_engine(
+        f"postgresql+{driver}://{DEMO_USER}:{PASSWORD}@127.0.0.1:{server.port}/concord")
+    try:
+        inspector = sqlalchemy.inspect(engine)
+        assert {"public", "salesforce", "hubspot", "netsuite"} <= set(
+            inspector.get_schema_names())
+        assert sorted(inspector.get_view_names()) == fed.views.names()
+        assert "Opportunity" in inspector.get_table_names(schema="salesforce")
+        columns = {c["name"]: c["type"] for c in inspector.get_columns("pipeline_summary")}
+        expected = fed.describe("SELECT * FROM pipeline_summary")
+        assert list(columns) == expected.names
+        assert isinstance(columns["fiscal_year"], sqlalchemy.BigInteger)
+        assert isinstance(columns["owner_name"], sqlalchemy.Text)
+        assert isinstance(columns["pipeline_amount"], sqlalchemy.Float)
+        chunks = list(pandas.read_sql("SELECT Id, Name FROM salesforce.Account ORDER BY Id",
+                                      engine, chunksize=50))
+        total = fed.sql("SELECT count(*) AS n FROM salesforce.Account").to_pylist()[0]["n"]
+        assert sum(len(c) for c in chunks) == total and len(chunks[0]) == 50
+    finally:
+        engine.dispose()
+
+
+def test_pg8000_native_parameters(server, fed):
+    con = pg8000.native.Connection(DEMO_USER, host="127.0.0.1", port=server.port, password=PASSWORD,
+                            database="concord")
+    try:
+        got = con.run("SELECT count(*) FROM salesforce.Opportunity WHERE Amount > :amount",
+                      amount=50000)
+    finally:
+        con.close()
+    expected = fed.sql("SELECT count(*) AS n FROM salesforce.Opportunity "
+                       "WHERE Amount > 50000").to_pylist()[0]["n"]
+    assert got == [[expected]]
+
+
+def test_asyncpg_prepared_statement_with_inferred_parameter_types(server, fed):
+    """asyncpg encodes parameters by the types ParameterDescription reports: Amount > $1
+    is typed as Amount, $2::date by its cast."""
+    async def run() -> list:
+        con = await asyncpg.connect(user=DEMO_USER, password=PASSWORD, host="127.0.0.1",
+                                    port=server.port, database="concord")
+        try:
+            statement = await con.prepare(
+                "SELECT count(*) FROM salesforce.Opportunity WHERE Amount > $1 "
+                "AND CloseDate >= $2::date")
+            return [await statement.fetchval(v, dt.date(2025, 1, 1)) for v in (0, 50000)]
+        finally:
+            await con.close()
+
+    got = asyncio.run(run())
+    expected = [fed.sql("SELECT count(*) AS n FROM salesforce.Opportunity WHERE Amount > "
+                        f"{v} AND CloseDate >= DATE '2025-01-01'").to_pylist()[0]["n"]
+                for v in (0, 50000)]
+    assert got == expected and got[0] > got[1]
+
+
+def test_psycopg2_implicit_transactions(server, fed):
+    con = psycopg2.connect(dsn(server))
+    try:
+        cur = con.cursor()
+        cur.execute("SELECT Name FROM salesforce.Account WHERE Name LIKE %s ORDER BY Name",
+                    ("A%",))
+        got = [r[0] for r in cur.fetchall()]
+        con.rollback()
+    finally:
+        con.close()
+    expected = [r["Name"] for r in fed.sql("SELECT Name FROM salesforce.Account "
+                                           "WHERE Name LIKE 'A%' ORDER BY Name").to_pylist()]
+    assert got == expected
