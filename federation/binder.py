@@ -27,7 +27,7 @@ def bind_output(local: LocalDuckDB, sql: str, relations: dict[str, pa.Schema],
     empty = {relation: schema.empty_table() for relation, schema in relations.items()}
     with local.session(empty) as con:
         try:
-            return con.sql(sql).to_arrow_table().schema
+            return con.sql(sql).limit(0).to_arrow_table().schema  # binds, runs nothing
         except duckdb.Error as exc:
             raise explain_error(str(exc), names) from None
 
@@ -56,6 +56,6 @@ def bind_schema(local: LocalDuckDB, sql: str, relations: dict[str, pa.Schema],
     empty = {relation: schema.empty_table() for relation, schema in relations.items()}
     with local.session(empty) as con:
         try:
-            return con.sql(sql).to_arrow_table().schema
+            return con.sql(sql).limit(0).to_arrow_table().schema  # binds, runs nothing
         except duckdb.Error as exc:
             raise explain_error(str(exc), names) from None

@@ -23,7 +23,13 @@ from adapters.http import RetryPolicy, SourceHTTP
 from adapters.registry import ADAPTERS
 from federation.cache import ScanCache
 from federation.catalog import MODEL_SOURCE, Catalog, load_catalog
-from federation.errors import CatalogError, QueryError, SchemaMismatchError, SourceError
+from federation.errors import (
+    CatalogError,
+    QueryCancelledError,
+    QueryError,
+    SchemaMismatchError,
+    SourceError,
+)
 from federation.fetch import Progress, SourceRuntime, fetch_scans
 from federation.health import HealthBoard, SourceHealth
 from federation.local import LocalDuckDB
@@ -31,6 +37,32 @@ from federation.planner import Plan, describe_query, plan_query
 from federation.stats import QueryStats
 from federation.views import BUILTIN as BUILTIN_VIEWS
 from federation.views import Views
+
+
+class Cancel:
+    """Lets another thread stop a running query: its pending fetches stop and its DuckDB
+    work is interrupted. One per query."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._lock = threading.Lock()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+
+    def cancel(self) -> None:
+        self.event.set()
+        with self._lock:
+            for cursor in self._cursors:
+                cursor.interrupt()
+
+    def attach(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        with self._lock:
+            self._cursors.append(cursor)
+        if self.event.is_set():
+            cursor.interrupt()
+
+    def detach(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        with self._lock:
+            self._cursors.remove(cursor)
 
 
 class Federation:
@@ -121,8 +153,9 @@ class Federation:
         return self._plan(sql, self._pushdown(pushdown), dialect)
 
     def sql(self, sql: str, *, pushdown: bool | None = None, dialect: str = "duckdb",
-            progress: Progress | None = None) -> pa.Table:
-        """Answer ``sql`` live; statistics land in ``last_stats``."""
+            progress: Progress | None = None, cancel: Cancel | None = None) -> pa.Table:
+        """Answer ``sql`` live; statistics land in ``last_stats``. ``cancel`` lets another
+        thread stop it (QueryCancelledError)."""
         started = time.perf_counter()
         try:
             plan = self._plan(sql, self._pushdown(pushdown), dialect)
@@ -138,6 +171,7 @@ class Federation:
             tables, stats.scans = fetch_scans(
                 plan.scans, runtimes, self.cache,
                 max_workers=self.catalog.settings.max_parallel_scans, progress=progress,
+                cancelled=cancel.event if cancel else None,
             )
         except SourceError as exc:
             self._health.record_error(exc)
@@ -146,8 +180,10 @@ class Federation:
                 self._plans.clear()
             raise
         self._health.record_scans(stats.scans)
+        if cancel is not None and cancel.event.is_set():
+            raise QueryCancelledError("the query was cancelled")
         fetched = time.perf_counter()
-        result = self._run_local(plan.local_sql, tables)
+        result = self._run_local(plan.local_sql, tables, cancel)
         if len(plan.output_names) == result.num_columns:
             result = result.rename_columns(plan.output_names)
         done = time.perf_counter()
@@ -187,12 +223,20 @@ class Federation:
     def _pushdown(self, override: bool | None) -> bool:
         return self.default_pushdown if override is None else override
 
-    def _run_local(self, local_sql: str, tables: dict[str, pa.Table]) -> pa.Table:
+    def _run_local(self, local_sql: str, tables: dict[str, pa.Table],
+                   cancel: Cancel | None = None) -> pa.Table:
         with self.local.session(tables) as con:
+            if cancel is not None:
+                cancel.attach(con)
             try:
                 return con.sql(local_sql).to_arrow_table()
+            except duckdb.InterruptException:
+                raise QueryCancelledError("the query was cancelled") from None
             except duckdb.Error as exc:
                 raise QueryError(_clean(str(exc)), hint="DuckDB could not run the query") from None
+            finally:
+                if cancel is not None:
+                    cancel.detach(con)
 
     def close(self) -> None:
         for runtime in self._runtimes.values():

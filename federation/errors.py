@@ -58,6 +58,12 @@ class QueryError(ConcordError):
     kind = "query"
 
 
+class QueryCancelledError(ConcordError):
+    """The query was cancelled by its caller (a wire client's CancelRequest, Ctrl-C)."""
+
+    kind = "cancelled"
+
+
 class NotAllowedError(ConcordError):
     """The statement would write, change configuration, or touch files or the network."""
 

@@ -42,6 +42,7 @@ def fetch_scans(
     *,
     max_workers: int,
     progress: Progress | None = None,
+    cancelled: threading.Event | None = None,
 ) -> tuple[dict[str, pa.Table], list[ScanStats]]:
     """Return relation name → Arrow table, and one ScanStats per planned scan."""
     stats = [_stats_for(scan, runtimes) for scan in scans]
@@ -52,7 +53,7 @@ def fetch_scans(
         unique.setdefault((scan.source, scan.request.key(), scan.pruned), []).append(i)
 
     budgets = {name: RetryBudget(rt.retry_budget) for name, rt in runtimes.items()}
-    cancelled = threading.Event()
+    cancelled = cancelled or threading.Event()  # set by a failing scan or the caller
     pending: dict[Future, list[int]] = {}
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="scan") as pool:
         for indexes in unique.values():

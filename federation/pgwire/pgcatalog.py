@@ -92,6 +92,11 @@ class PgCatalog:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._built_at = 0.0
         self._logged: set[str] = set()
+        self._closing = threading.Event()
+
+    def close(self) -> None:
+        """Stop a build in progress (the server is shutting down)."""
+        self._closing.set()
 
     def query(self, sql: str, application: str = "") -> pa.Table:
         """Answer a catalog query (runs in a worker thread)."""
@@ -115,7 +120,8 @@ class PgCatalog:
         try:
             self._connection()
         except Exception:  # noqa: BLE001 - the first catalog query will say what is wrong
-            log.exception("catalog: building it failed")
+            if not self._closing.is_set():
+                log.exception("catalog: building it failed")
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         ttl = self.federation.catalog.settings.schema_ttl_seconds
@@ -130,11 +136,15 @@ class PgCatalog:
         fed = self.federation
         objects = []
         for view in fed.views.names():
+            if self._closing.is_set():
+                raise QueryError("the server is shutting down")
             try:
                 objects.append(("public", view, "v", fed.describe(f"SELECT * FROM {view}")))
             except ConcordError as exc:  # a view over a source that is down
                 log.warning("catalog: view %s left out: %s", view, exc)
         for source in fed.source_names():
+            if self._closing.is_set():
+                raise QueryError("the server is shutting down")
             try:
                 tables = fed.tables(source)
             except ConcordError as exc:

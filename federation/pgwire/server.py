@@ -42,6 +42,7 @@ class WireServer:
                                  PgCatalog(federation, list(catalog.server.users)))
         self.host, self.port = host, port
         self._server: asyncio.AbstractServer | None = None
+        self._warm: asyncio.Future | None = None
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, self.host, self.port,
@@ -64,8 +65,18 @@ class WireServer:
         await Session(self.ctx, reader, writer).run()
 
     async def stop(self) -> None:
+        """Stop accepting, close every session, and let a catalog build finish (it uses the
+        engine, which the caller closes next)."""
         if self._server is not None:
             self._server.close()
+        for session in list(self.ctx.sessions.values()):
+            session.cancel()
+            session.writer.close()
+        if self.ctx.catalog is not None:
+            self.ctx.catalog.close()
+        if self._warm is not None:
+            await asyncio.wait([self._warm], timeout=60)
+        if self._server is not None:
             await self._server.wait_closed()
 
 

@@ -23,8 +23,14 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from federation.engine import Federation
-from federation.errors import ConcordError, NotAllowedError, QueryError, SourceError
+from federation.engine import Cancel, Federation
+from federation.errors import (
+    ConcordError,
+    NotAllowedError,
+    QueryCancelledError,
+    QueryError,
+    SourceError,
+)
 from federation.pgwire import messages as m
 from federation.pgwire.params import parameter_types
 from federation.pgwire.pgcatalog import PgCatalog, references_catalog
@@ -42,6 +48,12 @@ SESSION_TAGS = {"SET": "SET", "RESET": "RESET", "BEGIN": "BEGIN", "START": "STAR
                 "COMMIT": "COMMIT", "END": "COMMIT", "ROLLBACK": "ROLLBACK", "ABORT": "ROLLBACK",
                 "DISCARD": "DISCARD ALL", "SAVEPOINT": "SAVEPOINT", "RELEASE": "RELEASE",
                 "DEALLOCATE": "DEALLOCATE", "UNLISTEN": "UNLISTEN", "LISTEN": "LISTEN"}
+_DECLARE = re.compile(r"^\s*DECLARE\s+(\"[^\"]+\"|\w+)\s+(?:(?:BINARY|INSENSITIVE|ASENSITIVE|"
+                      r"(?:NO\s+)?SCROLL)\s+)*CURSOR\s+(?:(?:WITH|WITHOUT)\s+HOLD\s+)?FOR\s+(.+?)"
+                      r"\s*;?\s*$", re.I | re.S)
+_FETCH = re.compile(r"^\s*FETCH\s+(?:(?:FORWARD|NEXT)\s+)?(ALL|\d+)?\s*(?:FROM|IN)?\s*"
+                    r"(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
+_CLOSE = re.compile(r"^\s*CLOSE\s+(ALL|\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
 _LEADING = re.compile(r"^\s*(?:(?:--[^\n]*\n)|(?:/\*.*?\*/)|\s)*", re.S)
 
 
@@ -51,6 +63,8 @@ class TransactionAborted(QueryError):
 
 def sqlstate(error: ConcordError) -> str:
     """The SQLSTATE a PostgreSQL client expects for a Concord error."""
+    if isinstance(error, QueryCancelledError):
+        return "57014"  # query_canceled
     if isinstance(error, TransactionAborted):
         return "25P02"  # in_failed_sql_transaction
     if isinstance(error, NotAllowedError):
@@ -79,12 +93,12 @@ class ServerContext:
     catalog: PgCatalog | None = None
     sessions: dict[tuple[int, int], Session] = field(default_factory=dict)
 
-    def answer(self, sql: str, application: str) -> pa.Table:
+    def answer(self, sql: str, application: str, cancel: Cancel) -> pa.Table:
         """A query's answer: the catalog's for pg_catalog/information_schema queries, the
         engine's for everything else."""
         if self.catalog is not None and references_catalog(sql):
             return self.catalog.query(sql, application)
-        return self.federation.sql(sql, dialect="postgres")
+        return self.federation.sql(sql, dialect="postgres", cancel=cancel)
 
     def describe(self, sql: str, application: str) -> pa.Schema:
         if self.catalog is not None and references_catalog(sql):
@@ -105,7 +119,16 @@ class Portal:
     result_formats: list[int]
     schema: pa.Schema | None = None
     rows: Iterator[list[bytes | None]] | None = None  # set once executed
+    table: pa.Table | None = None
     sent: int = 0
+
+
+@dataclass
+class Cursor:
+    """A DECLAREd cursor: its answer, and how far FETCH has read."""
+
+    table: pa.Table
+    offset: int = 0
 
 
 class Session:
@@ -119,7 +142,8 @@ class Session:
         self.status = "I"  # I idle, T in a transaction block, E failed transaction
         self.statements: dict[str, Statement] = {}
         self.portals: dict[str, Portal] = {}
-        self.task: asyncio.Future | None = None
+        self.running: Cancel | None = None  # the query in flight, for CancelRequest
+        self.cursors: dict[str, Cursor] = {}  # DECLARE ... CURSOR, read by FETCH
 
     # -- connection phase ---------------------------------------------------------------
 
@@ -154,6 +178,8 @@ class Session:
                 pid, secret = int.from_bytes(payload[:4], "big"), int.from_bytes(payload[4:8],
                                                                                   "big")
                 target = self.ctx.sessions.get((pid, secret))
+                log.info("cancel request for session %s: %s", pid,
+                         "running" if target and target.running else "nothing to cancel")
                 if target is not None:
                     target.cancel()
                 return False
@@ -205,8 +231,10 @@ class Session:
         return True
 
     def cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+        """CancelRequest: stop the running query (its fetches and DuckDB work)."""
+        running = self.running
+        if running is not None:
+            running.cancel()
 
     # -- query phase --------------------------------------------------------------------
 
@@ -258,12 +286,6 @@ class Session:
                 self._fail(ConcordError(f"internal error: {exc.__class__.__name__}: {exc}"))
                 if kind == b"Q":
                     await self._send(m.ready(self.status))
-            except asyncio.CancelledError:
-                failed = kind != b"Q"
-                self.writer.write(m.error("ERROR", "57014",
-                                          "canceling statement due to user request"))
-                if kind == b"Q":
-                    await self._send(m.ready(self.status))
 
     def _fail(self, exc: ConcordError) -> None:
         if self.status == "T":
@@ -278,6 +300,8 @@ class Session:
             return
         for text in statements:
             portal = Portal(text, [0])
+            if await self._cursor_statement(portal, describe=True):
+                continue
             if not await self._session_statement(portal, describe=True):
                 await self._run(portal)
                 self.writer.write(m.row_description(*self._row_shape(portal)))
@@ -303,7 +327,10 @@ class Session:
             oid = statement.param_oids[i] if i < len(statement.param_oids) else 0
             oid = oid or statement.inferred.get(i + 1, 0)
             params.append(decode_parameter(raw, oid, fmt == 1))
-        self.portals[portal] = Portal(substitute(statement.sql, params), result_formats or [0])
+        declare = _DECLARE.match(statement.sql)
+        sql = (statement.sql[:declare.start(2)] + substitute(declare.group(2), params)
+               if declare else substitute(statement.sql, params))
+        self.portals[portal] = Portal(sql, result_formats or [0])
 
     async def _describe(self, buf: m.Buffer) -> None:
         which, name = buf.bytes(1), buf.cstring()
@@ -319,11 +346,18 @@ class Session:
             self.writer.write(m.parameter_description(
                 [declared[i] or statement.inferred.get(i + 1, TEXT) for i in range(count)]))
             portal = Portal(substitute(statement.sql, [None] * count), [0])
+        elif name in self.cursors and name not in self.portals:  # a DECLAREd cursor
+            cursor = self.cursors[name]
+            self.writer.write(m.row_description(
+                cursor.table.schema.names, [pg_type(f.type) for f in cursor.table.schema],
+                [0] * cursor.table.num_columns))
+            return
         else:
             portal = self.portals.get(name)
             if portal is None:
                 raise QueryError(f'portal "{name}" does not exist')
-        if await self._session_statement(portal, describe=True, send=False):
+        if self._cursor_shape(portal) or await self._session_statement(
+                portal, describe=True, send=False):
             if portal.schema is None:
                 self.writer.write(m.NO_DATA)
             else:
@@ -338,10 +372,64 @@ class Session:
         if portal is None:
             raise QueryError(f'portal "{name}" does not exist')
         if portal.rows is None:
+            if await self._cursor_statement(portal, describe=False):
+                return
             if await self._session_statement(portal, describe=False):
                 return
             await self._run(portal)
         await self._stream(portal, limit)
+
+    # -- cursors (DECLARE / FETCH / CLOSE) ---------------------------------------------
+
+    def _cursor_shape(self, portal: Portal) -> bool:
+        """For Describe: a cursor statement's result shape (FETCH: the cursor's columns)."""
+        fetch = _FETCH.match(portal.sql)
+        if fetch:
+            cursor = self.cursors.get(_name(fetch.group(2)))
+            portal.schema = cursor.table.schema if cursor else None
+            return True
+        return bool(_DECLARE.match(portal.sql) or _CLOSE.match(portal.sql))
+
+    async def _cursor_statement(self, portal: Portal, *, describe: bool) -> bool:
+        """Answer DECLARE, FETCH and CLOSE; False for any other statement."""
+        declare, fetch, close = (_DECLARE.match(portal.sql), _FETCH.match(portal.sql),
+                                 _CLOSE.match(portal.sql))
+        if declare:
+            query = Portal(declare.group(2), [0])
+            await self._run(query)
+            self.cursors[_name(declare.group(1))] = Cursor(query.table)
+            portal.rows = iter(())
+            self.writer.write(m.command_complete("DECLARE CURSOR"))
+            return True
+        if fetch:
+            name = _name(fetch.group(2))
+            cursor = self.cursors.get(name)
+            if cursor is None:
+                raise QueryError(f'cursor "{name}" does not exist')
+            count = (fetch.group(1) or "1").upper()  # FETCH with no count reads one row
+            size = cursor.table.num_rows - cursor.offset if count == "ALL" else int(count)
+            chunk = cursor.table.slice(cursor.offset, max(0, size))
+            cursor.offset += chunk.num_rows
+            portal.schema = chunk.schema
+            formats = _formats(portal.result_formats, chunk.num_columns)
+            portal.rows = _encoded_rows(chunk, [pg_type(f.type) for f in chunk.schema],
+                                        formats)
+            if describe:
+                self.writer.write(m.row_description(*self._row_shape(portal)))
+            for row in portal.rows:
+                self.writer.write(m.data_row(row))
+            self.writer.write(m.command_complete(f"FETCH {chunk.num_rows}"))
+            return True
+        if close:
+            target = close.group(1)
+            if target.upper() == "ALL":
+                self.cursors.clear()
+            else:
+                self.cursors.pop(_name(target), None)
+            portal.rows = iter(())
+            self.writer.write(m.command_complete("CLOSE CURSOR"))
+            return True
+        return False
 
     # -- running ------------------------------------------------------------------------
 
@@ -350,14 +438,14 @@ class Session:
         if self.status == "E":
             raise TransactionAborted("current transaction is aborted, commands ignored until "
                                      "end of transaction block")
-        self.task = asyncio.ensure_future(asyncio.to_thread(
-            self.ctx.answer, rewrite_session_functions(portal.sql, self),
-            self.params.get("application_name", "")))
+        self.running = Cancel()
         try:
-            table = await self.task
+            table = await asyncio.to_thread(
+                self.ctx.answer, rewrite_session_functions(portal.sql, self),
+                self.params.get("application_name", ""), self.running)
         finally:
-            self.task = None
-        portal.schema = table.schema
+            self.running = None
+        portal.schema, portal.table = table.schema, table
         portal.rows = _encoded_rows(table, [pg_type(f.type) for f in table.schema],
                                     _formats(portal.result_formats, table.num_columns))
 
@@ -435,6 +523,10 @@ class Session:
     async def _send(self, data: bytes) -> None:
         self.writer.write(data)
         await self.writer.drain()
+
+
+def _name(identifier: str) -> str:
+    return identifier[1:-1] if identifier.startswith('"') else identifier.lower()
 
 
 def _formats(requested: list[int], n: int) -> list[int]:

@@ -278,3 +278,76 @@ def test_psycopg2_implicit_transactions(server, fed):
     expected = [r["Name"] for r in fed.sql("SELECT Name FROM salesforce.Account "
                                            "WHERE Name LIKE 'A%' ORDER BY Name").to_pylist()]
     assert got == expected
+
+
+# -- cursors, cancel, many clients ------------------------------------------------------
+
+
+def test_named_server_side_cursor(server, fed):
+    """psycopg's named cursor: DECLARE ... CURSOR, FETCH in batches, CLOSE."""
+    expected = [r["Id"] for r in fed.sql(
+        "SELECT Id FROM salesforce.Opportunity ORDER BY Id").to_pylist()]
+    with psycopg.connect(dsn(server)) as tx:
+        with tx.cursor(name="deals") as cur:
+            cur.itersize = 100
+            cur.execute("SELECT Id FROM salesforce.Opportunity WHERE Amount > %s OR TRUE "
+                        "ORDER BY Id", (0,))
+            got = [row[0] for row in cur]
+        assert got == expected and len(got) > 100  # more than one FETCH
+        tx.rollback()
+
+
+CANCEL_CLIENT = """
+import sys, threading, time, psycopg
+with psycopg.connect(sys.argv[1], autocommit=True) as con:
+    threading.Timer(1.0, con.cancel).start()
+    started = time.monotonic()
+    try:
+        con.execute("SELECT count(*) FROM range(20000000000) AS t(x) WHERE x % 7 = 3")
+        print("finished")
+    except psycopg.errors.QueryCanceled:
+        print(f"cancelled {time.monotonic() - started:.1f}")
+    print(con.execute("SELECT 1").fetchone()[0])
+"""
+
+
+def test_cancel_interrupts_a_long_query_and_the_session_stays_usable(server):
+    """psycopg's cancel() from its own process (libpq's PQcancel holds the GIL while it
+    waits for the server, so client and server cannot share one)."""
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", CANCEL_CLIENT, dsn(server)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    verdict, after = out.stdout.split()[:2], out.stdout.split()[2:]
+    assert verdict[0] == "cancelled", out.stdout
+    assert float(verdict[1]) < 10  # minutes without the interrupt
+    assert after == ["1"]  # the same session answers the next query
+
+
+def test_twenty_sessions_at_once_and_a_silent_client_stalls_nobody(server, fed):
+    """A long query and a client that never reads do not block short queries."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    silent = socket.create_connection(("127.0.0.1", server.port))  # sends nothing at all
+    expected = fed.sql("SELECT count(*) AS n FROM salesforce.Account").to_pylist()[0]["n"]
+
+    def short(_: int) -> int:
+        with psycopg.connect(dsn(server), autocommit=True) as c:
+            return c.execute("SELECT count(*) FROM salesforce.Account").fetchone()[0]
+
+    def long() -> str:
+        with psycopg.connect(dsn(server), autocommit=True) as c:
+            c.execute("SELECT count(*) FROM range(1500000000) AS t(x) WHERE x % 7 = 3")
+            return "done"
+
+    try:
+        with ThreadPoolExecutor(max_workers=21) as pool:
+            slow = pool.submit(long)
+            answers = list(pool.map(short, range(20)))
+            assert answers == [expected] * 20
+            assert not slow.done()  # the short ones did not wait for it
+            assert slow.result(timeout=120) == "done"
+    finally:
+        silent.close()
