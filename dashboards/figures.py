@@ -39,16 +39,23 @@ def _layout(fig: go.Figure, title: str, barmode: str) -> go.Figure:
     return fig
 
 
-def won_booked_billed(rows: Rows) -> go.Figure:
-    """CRM closed-won beside ERP booked and billed, per fiscal quarter (grouped bars)."""
+def _quarter_bars(rows: Rows, title: str,
+                  series: tuple[tuple[str, str, str], ...]) -> go.Figure:
+    """Grouped bars per fiscal quarter, one trace per (name, column, colour)."""
     quarters = [short_quarter(r) for r in rows]
     fig = go.Figure()
-    for name, column, colour in (("CRM closed-won", "crm_closed_won_amount", "won"),
-                                 ("ERP booked", "erp_booked_amount", "booked"),
-                                 ("ERP billed", "erp_billed_amount", "billed")):
+    for name, column, colour in series:
         fig.add_bar(name=name, x=quarters, y=[_amount(r[column]) for r in rows],
                     marker_color=COLOURS[colour])
-    return _layout(fig, "Closed-won vs booked vs billed", "group")
+    return _layout(fig, title, "group")
+
+
+def won_booked_billed(rows: Rows) -> go.Figure:
+    """CRM closed-won beside ERP booked and billed, per fiscal quarter."""
+    return _quarter_bars(rows, "Closed-won vs booked vs billed",
+                         (("CRM closed-won", "crm_closed_won_amount", "won"),
+                          ("ERP booked", "erp_booked_amount", "booked"),
+                          ("ERP billed", "erp_billed_amount", "billed")))
 
 
 def pipeline_by_forecast(rows: Rows) -> go.Figure:
@@ -88,14 +95,10 @@ def exceptions_by_check(rows: Rows) -> go.Figure:
 
 def customer_revenue(rows: Rows) -> go.Figure:
     """One customer's closed-won, booked and open pipeline per fiscal quarter."""
-    quarters = [short_quarter(r) for r in rows]
-    fig = go.Figure()
-    for name, column, colour in (("Closed-won", "closed_won_amount", "won"),
-                                 ("Booked", "booked_amount", "booked"),
-                                 ("Open pipeline", "open_pipeline_amount", "pipeline")):
-        fig.add_bar(name=name, x=quarters, y=[_amount(r[column]) for r in rows],
-                    marker_color=COLOURS[colour])
-    return _layout(fig, "Pipeline and bookings", "group")
+    return _quarter_bars(rows, "Pipeline and bookings",
+                         (("Closed-won", "closed_won_amount", "won"),
+                          ("Booked", "booked_amount", "booked"),
+                          ("Open pipeline", "open_pipeline_amount", "pipeline")))
 
 
 def fetch_latency(rows: Rows) -> go.Figure:
