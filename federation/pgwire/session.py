@@ -42,6 +42,7 @@ SERVER_VERSION = "15.0"
 VERSION_TEXT = f"PostgreSQL {SERVER_VERSION} (Concord) on x86_64-pc-linux-gnu"
 DATABASE = "concord"
 ROWS_PER_BATCH = 1000
+DISCONNECT_POLL = 0.2  # seconds between checks that a client waiting for an answer is there
 
 #: session statements answered without the engine: first keyword -> command tag
 SESSION_TAGS = {"SET": "SET", "RESET": "RESET", "BEGIN": "BEGIN", "START": "START TRANSACTION",
@@ -438,11 +439,15 @@ class Session:
         if self.status == "E":
             raise TransactionAborted("current transaction is aborted, commands ignored until "
                                      "end of transaction block")
-        self.running = Cancel()
+        self.running = cancel = Cancel()
         try:
-            table = await asyncio.to_thread(
+            answer = asyncio.ensure_future(asyncio.to_thread(
                 self.ctx.answer, rewrite_session_functions(portal.sql, self),
-                self.params.get("application_name", ""), self.running)
+                self.params.get("application_name", ""), cancel))
+            while not (await asyncio.wait([answer], timeout=DISCONNECT_POLL))[0]:
+                if self.writer.is_closing() or _client_gone(self.reader):
+                    cancel.cancel()  # the client went away: free the work it asked for
+            table = answer.result()
         finally:
             self.running = None
         portal.schema, portal.table = table.schema, table
@@ -523,6 +528,12 @@ class Session:
     async def _send(self, data: bytes) -> None:
         self.writer.write(data)
         await self.writer.drain()
+
+
+def _client_gone(reader: asyncio.StreamReader) -> bool:
+    """The client closed its side, even if a Terminate it sent first is still unread
+    (``at_eof()`` waits for the buffer to be read)."""
+    return reader.at_eof() or bool(getattr(reader, "_eof", False))
 
 
 def _name(identifier: str) -> str:

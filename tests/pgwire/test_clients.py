@@ -351,3 +351,20 @@ def test_twenty_sessions_at_once_and_a_silent_client_stalls_nobody(server, fed):
             assert slow.result(timeout=120) == "done"
     finally:
         silent.close()
+
+
+def test_a_client_that_disconnects_mid_query_frees_its_work(server):
+    """The server notices the closed connection while DuckDB works and interrupts it."""
+    import time
+
+    before = set(server.ctx.sessions)
+    con = psycopg.connect(dsn(server), autocommit=True)
+    con.pgconn.send_query(b"SELECT count(*) FROM range(20000000000) AS t(x) WHERE x % 7 = 3")
+    time.sleep(1.0)
+    session = next(s for key, s in server.ctx.sessions.items() if key not in before)
+    assert session.running is not None  # the query is running
+    con.pgconn.finish()  # the socket closes; nobody will read the answer
+    deadline = time.monotonic() + 10  # minutes if the query ran to the end
+    while session.running is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session.running is None
