@@ -20,18 +20,6 @@ _CANDIDATES = re.compile(r"Candidate bindings: (.*)")
 _PROBE = re.compile(r'"?(__probe_\d+)"?')
 
 
-def bind_output(local: LocalDuckDB, sql: str, relations: dict[str, pa.Schema],
-                names: dict[str, str]) -> pa.Schema:
-    """The output columns of ``sql`` (names and types, as DuckDB binds the query over empty
-    relations); ``names`` maps each relation to ``source.object`` for error messages."""
-    empty = {relation: schema.empty_table() for relation, schema in relations.items()}
-    with local.session(empty) as con:
-        try:
-            return con.sql(sql).limit(0).to_arrow_table().schema  # binds, runs nothing
-        except duckdb.Error as exc:
-            raise explain_error(str(exc), names) from None
-
-
 def explain_error(message: str, names: dict[str, str]) -> QueryError:
     """DuckDB's binder message, in the source's terms, with a fix."""
     text = _PROBE.sub(lambda m: names.get(m.group(1), m.group(0)), message.strip())
@@ -52,10 +40,16 @@ def explain_error(message: str, names: dict[str, str]) -> QueryError:
 
 def bind_schema(local: LocalDuckDB, sql: str, relations: dict[str, pa.Schema],
                 names: dict[str, str]) -> pa.Schema:
-    """The Arrow schema DuckDB gives ``sql`` (run over empty tables)."""
+    """The output columns of ``sql``: names as DuckDB gives them to the query as written
+    (duplicates kept) and Arrow types, bound over empty relations without running it;
+    ``names`` maps each relation to ``source.object`` for error messages."""
     empty = {relation: schema.empty_table() for relation, schema in relations.items()}
     with local.session(empty) as con:
         try:
-            return con.sql(sql).limit(0).to_arrow_table().schema  # binds, runs nothing
+            relation = con.sql(sql)
+            columns = relation.columns
+            types = relation.limit(0).to_arrow_table().schema.types  # binds, runs nothing
         except duckdb.Error as exc:
             raise explain_error(str(exc), names) from None
+    return pa.schema([pa.field(name, kind) for name, kind in
+                      zip(columns, types, strict=True)])

@@ -33,7 +33,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
 from adapters.contract import Adapter, Column, Pushdown, ScanRequest, SortKey, TableInfo
-from federation.binder import bind_output
+from federation.binder import bind_schema
 from federation.errors import QueryError
 from federation.local import LocalDuckDB
 from federation.pushthrough import MAX_PASSES, push_through
@@ -88,7 +88,7 @@ def describe_query(sql: str, sources: Sources, local: LocalDuckDB, *, dialect: s
     """The result's columns without planning the fetch (no optimizer, no source call
     beyond schema discovery): what the wire server's Describe and catalog need."""
     tree, bound = _bound_tree(sql, sources, dialect, views)
-    return bind_output(local, *probe_query(tree, bound))
+    return bind_schema(local, *probe_query(tree, bound))
 
 
 def _bound_tree(sql: str, sources: Sources, dialect: str, views: Views | None
@@ -103,7 +103,7 @@ def _bound_tree(sql: str, sources: Sources, dialect: str, views: Views | None
 def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool = True,
                dialect: str = DIALECT, views: Views | None = None) -> Plan:
     tree, bound = _bound_tree(sql, sources, dialect, views)
-    output_names = bind_output(local, *probe_query(tree.copy(), bound)).names
+    output_names = bind_schema(local, *probe_query(tree.copy(), bound)).names
     schema = mapping_schema(bound)
     try:
         tree = qualify(tree, schema=schema, dialect=DIALECT, expand_stars=True,
