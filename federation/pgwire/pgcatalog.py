@@ -180,57 +180,47 @@ class PgCatalog:
 
     def _tables(self, con: duckdb.DuckDBPyConnection, namespaces: list, classes: list,
                 attributes: list, columns: list) -> None:
-        def load(name: str, rows: list, columns_sql: str) -> None:
-            con.execute(f"CREATE TABLE {name} ({columns_sql})")
+        def load(name: str, rows: list, columns_sql: str, constants_sql: str = "") -> None:
+            """``columns_sql`` are filled from ``rows``; ``constants_sql`` are the columns
+            clients read whose value is the same for every Concord object (DEFAULTs)."""
+            con.execute(f"CREATE TABLE {name} ({columns_sql}"
+                        f"{', ' + constants_sql if constants_sql else ''})")
             if rows:
+                names = ", ".join(c.split()[0] for c in columns_sql.split(", "))
                 marks = ", ".join("?" * len(rows[0]))
-                con.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+                con.executemany(f"INSERT INTO {name} ({names}) VALUES ({marks})", rows)
 
         load(f"{PGC}.pg_namespace", [(o, n, OWNER_OID) for o, n in namespaces],
-             "oid INTEGER, nspname VARCHAR, nspowner INTEGER")
-        con.execute(f"ALTER TABLE {PGC}.pg_namespace ADD COLUMN nspacl VARCHAR[]")
+             "oid INTEGER, nspname VARCHAR, nspowner INTEGER", "nspacl VARCHAR[]")
         load(f"{PGC}.pg_class", classes, "oid INTEGER, relname VARCHAR, relnamespace INTEGER, "
-             "relkind VARCHAR, relnatts INTEGER")
-        for column, default in (("relowner", OWNER_OID), ("relam", 0), ("reltype", 0),
-                                ("reltablespace", 0),
-                                ("reloftype", 0), ("reltuples", -1), ("relpages", 0),
-                                ("reltoastrelid", 0), ("relchecks", 0)):
-            con.execute(f"ALTER TABLE {PGC}.pg_class ADD COLUMN {column} INTEGER "
-                        f"DEFAULT {default}")
-        for column, default in (("relhasindex", "false"), ("relhasrules", "false"),
-                                ("relhastriggers", "false"), ("relrowsecurity", "false"),
-                                ("relforcerowsecurity", "false"), ("relispartition", "false"),
-                                ("relhassubclass", "false"), ("relisshared", "false")):
-            con.execute(f"ALTER TABLE {PGC}.pg_class ADD COLUMN {column} BOOLEAN "
-                        f"DEFAULT {default}")
-        con.execute(f"ALTER TABLE {PGC}.pg_class ADD COLUMN relpersistence VARCHAR "
-                    "DEFAULT 'p'")
-        con.execute(f"ALTER TABLE {PGC}.pg_class ADD COLUMN relreplident VARCHAR "
-                    "DEFAULT 'n'")
-        con.execute(f"ALTER TABLE {PGC}.pg_class ADD COLUMN relacl VARCHAR[]")
-        con.execute(f"ALTER TABLE {PGC}.pg_class ADD COLUMN reloptions VARCHAR[]")
-        con.execute(f"ALTER TABLE {PGC}.pg_class ADD COLUMN relpartbound VARCHAR")
+             "relkind VARCHAR, relnatts INTEGER",
+             f"relowner INTEGER DEFAULT {OWNER_OID}, relam INTEGER DEFAULT 0, "
+             "reltype INTEGER DEFAULT 0, reltablespace INTEGER DEFAULT 0, "
+             "reloftype INTEGER DEFAULT 0, reltuples INTEGER DEFAULT -1, "
+             "relpages INTEGER DEFAULT 0, reltoastrelid INTEGER DEFAULT 0, "
+             "relchecks INTEGER DEFAULT 0, relhasindex BOOLEAN DEFAULT false, "
+             "relhasrules BOOLEAN DEFAULT false, relhastriggers BOOLEAN DEFAULT false, "
+             "relrowsecurity BOOLEAN DEFAULT false, relforcerowsecurity BOOLEAN DEFAULT false, "
+             "relispartition BOOLEAN DEFAULT false, relhassubclass BOOLEAN DEFAULT false, "
+             "relisshared BOOLEAN DEFAULT false, relpersistence VARCHAR DEFAULT 'p', "
+             "relreplident VARCHAR DEFAULT 'n', relacl VARCHAR[], reloptions VARCHAR[], "
+             "relpartbound VARCHAR")
         load(f"{PGC}.pg_attribute", attributes, "attrelid INTEGER, attname VARCHAR, "
-             "atttypid INTEGER, attnum INTEGER, attlen INTEGER")
-        for column, kind, default in (
-                ("atttypmod", "INTEGER", "-1"), ("attnotnull", "BOOLEAN", "false"),
-                ("attisdropped", "BOOLEAN", "false"), ("atthasdef", "BOOLEAN", "false"),
-                ("attidentity", "VARCHAR", "''"), ("attgenerated", "VARCHAR", "''"),
-                ("attcollation", "INTEGER", "0"), ("attndims", "INTEGER", "0"),
-                ("attislocal", "BOOLEAN", "true"), ("attinhcount", "INTEGER", "0"),
-                ("attstattarget", "INTEGER", "-1"), ("attstorage", "VARCHAR", "'x'")):
-            con.execute(f"ALTER TABLE {PGC}.pg_attribute ADD COLUMN {column} {kind} "
-                        f"DEFAULT {default}")
+             "atttypid INTEGER, attnum INTEGER, attlen INTEGER",
+             "atttypmod INTEGER DEFAULT -1, attnotnull BOOLEAN DEFAULT false, "
+             "attisdropped BOOLEAN DEFAULT false, atthasdef BOOLEAN DEFAULT false, "
+             "attidentity VARCHAR DEFAULT '', attgenerated VARCHAR DEFAULT '', "
+             "attcollation INTEGER DEFAULT 0, attndims INTEGER DEFAULT 0, "
+             "attislocal BOOLEAN DEFAULT true, attinhcount INTEGER DEFAULT 0, "
+             "attstattarget INTEGER DEFAULT -1, attstorage VARCHAR DEFAULT 'x'")
         types = [(oid, name, PG_CATALOG_OID, size, "b", 0, 0, array, -1, False, 0, "U")
                  for oid, name, size, array in BASE_TYPES]
         load(f"{PGC}.pg_type", types, "oid INTEGER, typname VARCHAR, typnamespace INTEGER, "
              "typlen INTEGER, typtype VARCHAR, typrelid INTEGER, typelem INTEGER, "
              "typarray INTEGER, typtypmod INTEGER, typnotnull BOOLEAN, typbasetype INTEGER, "
-             "typcategory VARCHAR")
-        con.execute(f"ALTER TABLE {PGC}.pg_type ADD COLUMN typowner INTEGER DEFAULT 10")
-        con.execute(f"ALTER TABLE {PGC}.pg_type ADD COLUMN typcollation INTEGER DEFAULT 0")
-        con.execute(f"ALTER TABLE {PGC}.pg_type ADD COLUMN typdelim VARCHAR DEFAULT ','")
-        con.execute(f"ALTER TABLE {PGC}.pg_type ADD COLUMN typinput VARCHAR DEFAULT ''")
+             "typcategory VARCHAR",
+             f"typowner INTEGER DEFAULT {OWNER_OID}, typcollation INTEGER DEFAULT 0, "
+             "typdelim VARCHAR DEFAULT ',', typinput VARCHAR DEFAULT ''")
         load(f"{PGC}.pg_database", [(DATABASE_OID, "concord", OWNER_OID, 6, "C", "C", None,
                                      "c", None, True, False, -1)],
              "oid INTEGER, datname VARCHAR, datdba INTEGER, encoding INTEGER, "
@@ -274,9 +264,7 @@ class PgCatalog:
         load(f"{PGIS}.columns", [("concord", *c) for c in columns],
              "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, "
              "column_name VARCHAR, ordinal_position INTEGER, data_type VARCHAR, "
-             "udt_name VARCHAR")
-        con.execute(f"ALTER TABLE {PGIS}.columns ADD COLUMN is_nullable VARCHAR DEFAULT 'YES'")
-        con.execute(f"ALTER TABLE {PGIS}.columns ADD COLUMN column_default VARCHAR")
+             "udt_name VARCHAR", "is_nullable VARCHAR DEFAULT 'YES', column_default VARCHAR")
         con.execute(f"""CREATE VIEW {PGIS}.tables AS SELECT 'concord' AS table_catalog,
             n.nspname AS table_schema, c.relname AS table_name,
             CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'BASE TABLE' END AS table_type

@@ -483,7 +483,7 @@ class Session:
         keyword = words[0].upper().rstrip(";") if words else ""
         if keyword == "SHOW" and len(words) > 1:
             setting = " ".join(words[1:]).rstrip("; ").strip('"').lower()
-            value = self._setting(setting)
+            value = self.setting(setting)
             portal.schema = pa.schema([(setting.split()[-1], pa.string())])
             portal.rows = iter([[value.encode()]])
             if send:
@@ -515,7 +515,7 @@ class Session:
         if match:
             self.params[match.group(1).lower()] = match.group(2).strip("'\"")
 
-    def _setting(self, name: str) -> str:
+    def setting(self, name: str) -> str:
         known = {"server_version": SERVER_VERSION, "server_encoding": "UTF8",
                  "client_encoding": "UTF8", "datestyle": "ISO, MDY", "timezone": "UTC",
                  "standard_conforming_strings": "on", "transaction isolation level":
@@ -643,7 +643,7 @@ def rewrite_session_functions(sql: str, session: Session) -> str:
         if name == "current_setting":
             args = node.expressions if isinstance(node, exp.Anonymous) else []
             setting = args[0].name if args else ""
-            value: Any = session._setting(setting.lower())
+            value: Any = session.setting(setting.lower())
         else:
             value = values[name]
         literal = _literal(value)
