@@ -6,7 +6,9 @@
 The server runs as a real ``concord serve`` process (so client and server do not share a
 GIL), over a catalog whose only source is an empty export folder: the query reads no
 source, so this measures the protocol path (planning, DuckDB, encoding, sockets). Peak
-memory is the server process's VmHWM after the transfer, each client with a fresh server.
+memory is the server process's VmHWM after the transfer, each client with a fresh server,
+next to its VmHWM once started (before the query): the difference is what the transfer
+cost.
 """
 
 from __future__ import annotations
@@ -120,11 +122,13 @@ def main() -> None:
     clients = [("psycopg 3, binary", psycopg_fetch)]
     if JAR.exists() and shutil.which("javac"):
         clients.append(("pgJDBC, setFetchSize 10000", None))
-    print("| client | rows | seconds | rows/s | ÷ DuckDB Arrow fetch | server peak memory |")
+    print("| client | rows | seconds | rows/s | ÷ DuckDB Arrow fetch | server peak memory "
+          "(started → after) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, fetch in clients:
         with tempfile.TemporaryDirectory() as tmp:
             proc, port = start_server(Path(tmp))
+            idle = peak_mb(proc.pid)
             try:
                 rows, seconds = (fetch(port, sql) if fetch is not None
                                  else jdbc_fetch(port, sql, Path(tmp)))
@@ -134,7 +138,7 @@ def main() -> None:
                 proc.wait(10)
         rate = rows / seconds
         print(f"| {name} | {rows:,} | {seconds:.2f} | {rate:,.0f} | "
-              f"{rate / (args.rows / native):.4f} | {memory:,.0f} MB |")
+              f"{rate / (args.rows / native):.4f} | {idle:,.0f} → {memory:,.0f} MB |")
 
 
 if __name__ == "__main__":

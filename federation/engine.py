@@ -26,7 +26,6 @@ from federation.catalog import MODEL_SOURCE, Catalog, load_catalog
 from federation.errors import (
     CatalogError,
     QueryCancelledError,
-    QueryError,
     SchemaMismatchError,
     SourceError,
 )
@@ -34,6 +33,7 @@ from federation.fetch import Progress, SourceRuntime, fetch_scans
 from federation.health import HealthBoard, SourceHealth
 from federation.local import LocalDuckDB
 from federation.planner import Plan, describe_query, plan_query
+from federation.results import BATCH_ROWS, ResultStream
 from federation.stats import QueryStats
 from federation.views import BUILTIN as BUILTIN_VIEWS
 from federation.views import Views
@@ -156,6 +156,16 @@ class Federation:
             progress: Progress | None = None, cancel: Cancel | None = None) -> pa.Table:
         """Answer ``sql`` live; statistics land in ``last_stats``. ``cancel`` lets another
         thread stop it (QueryCancelledError)."""
+        with self.stream(sql, pushdown=pushdown, dialect=dialect, progress=progress,
+                         cancel=cancel) as result:
+            return result.read_all()
+
+    def stream(self, sql: str, *, pushdown: bool | None = None, dialect: str = "duckdb",
+               progress: Progress | None = None, cancel: Cancel | None = None,
+               batch_rows: int = BATCH_ROWS) -> ResultStream:
+        """Answer ``sql`` as DuckDB produces it, a record batch at a time. Sources are
+        fetched before this returns; the answer is computed as it is read. Close the
+        stream (or use it as a context manager) if it is not read to the end."""
         started = time.perf_counter()
         try:
             plan = self._plan(sql, self._pushdown(pushdown), dialect)
@@ -166,6 +176,26 @@ class Federation:
         stats = QueryStats(sql=sql, pushdown=plan.pushdown,
                            planning_ms=round((planned - started) * 1000, 2))
         self._local.stats = stats
+        tables = self._fetch(plan, stats, progress, cancel)
+        stats.fetch_ms = round((time.perf_counter() - planned) * 1000, 2)
+        oldest = max((s.data_age_seconds for s in stats.scans), default=0.0)
+        stats.as_of = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=oldest)).isoformat(
+            timespec="seconds")
+        cursor = self.local.cursor(tables)
+        if cancel is not None:
+            cancel.attach(cursor)
+
+        def release() -> None:
+            if cancel is not None:
+                cancel.detach(cursor)
+            cursor.close()
+
+        return ResultStream(cursor, plan.local_sql, plan.output_names, stats,
+                            on_close=release, batch_rows=batch_rows)
+
+    def _fetch(self, plan: Plan, stats: QueryStats, progress: Progress | None,
+               cancel: Cancel | None) -> dict[str, pa.Table]:
+        """The plan's scans as Arrow tables (from the cache or the sources)."""
         runtimes = {scan.source: self.runtime(scan.source) for scan in plan.scans}
         try:
             tables, stats.scans = fetch_scans(
@@ -182,19 +212,7 @@ class Federation:
         self._health.record_scans(stats.scans)
         if cancel is not None and cancel.event.is_set():
             raise QueryCancelledError("the query was cancelled")
-        fetched = time.perf_counter()
-        result = self._run_local(plan.local_sql, tables, cancel)
-        if len(plan.output_names) == result.num_columns:
-            result = result.rename_columns(plan.output_names)
-        done = time.perf_counter()
-        stats.fetch_ms = round((fetched - planned) * 1000, 2)
-        stats.duckdb_ms = round((done - fetched) * 1000, 2)
-        stats.total_ms = round((done - started) * 1000, 2)
-        stats.rows_returned = result.num_rows
-        oldest = max((s.data_age_seconds for s in stats.scans), default=0.0)
-        stats.as_of = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=oldest)).isoformat(
-            timespec="seconds")
-        return result
+        return tables
 
     def health(self) -> list[SourceHealth]:
         """Each catalog source as the queries so far saw it (no source is called)."""
@@ -223,21 +241,6 @@ class Federation:
     def _pushdown(self, override: bool | None) -> bool:
         return self.default_pushdown if override is None else override
 
-    def _run_local(self, local_sql: str, tables: dict[str, pa.Table],
-                   cancel: Cancel | None = None) -> pa.Table:
-        with self.local.session(tables) as con:
-            if cancel is not None:
-                cancel.attach(con)
-            try:
-                return con.sql(local_sql).to_arrow_table()
-            except duckdb.InterruptException:
-                raise QueryCancelledError("the query was cancelled") from None
-            except duckdb.Error as exc:
-                raise QueryError(_clean(str(exc)), hint="DuckDB could not run the query") from None
-            finally:
-                if cancel is not None:
-                    cancel.detach(con)
-
     def close(self) -> None:
         for runtime in self._runtimes.values():
             runtime.adapter.close()
@@ -249,10 +252,6 @@ class Federation:
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-
-def _clean(message: str) -> str:
-    return message.replace("\n\n", "\n").strip()
 
 
 def connect(catalog: str | Path | Catalog = "catalog.yaml", **kwargs: object) -> Federation:

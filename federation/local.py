@@ -22,14 +22,23 @@ class LocalDuckDB:
         self._db = duckdb.connect(":memory:", config=DUCKDB_CONFIG)
         self._lock = threading.Lock()
 
-    @contextmanager
-    def session(self, relations: dict[str, pa.Table]) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A private cursor with ``relations`` registered, closed afterwards."""
+    def cursor(self, relations: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
+        """A private cursor with ``relations`` registered; the caller closes it."""
         with self._lock:
             cursor = self._db.cursor()
         try:
             for name, table in relations.items():
                 cursor.register(name, table)
+        except BaseException:
+            cursor.close()
+            raise
+        return cursor
+
+    @contextmanager
+    def session(self, relations: dict[str, pa.Table]) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A private cursor with ``relations`` registered, closed afterwards."""
+        cursor = self.cursor(relations)
+        try:
             yield cursor
         finally:
             cursor.close()

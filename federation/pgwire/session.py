@@ -15,7 +15,7 @@ import logging
 import re
 import secrets
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,16 +32,17 @@ from federation.errors import (
     SourceError,
 )
 from federation.pgwire import messages as m
+from federation.pgwire.encode import data_rows
 from federation.pgwire.params import parameter_types
 from federation.pgwire.pgcatalog import PgCatalog, references_catalog
 from federation.pgwire.scram import ScramError, ScramServer
-from federation.pgwire.types import TEXT, PgType, decode_parameter, encode_column, pg_type
+from federation.pgwire.types import TEXT, PgType, decode_parameter, pg_type
+from federation.results import Answer, TableStream
 
 log = logging.getLogger("concord.pgwire")
 SERVER_VERSION = "15.0"
 VERSION_TEXT = f"PostgreSQL {SERVER_VERSION} (Concord) on x86_64-pc-linux-gnu"
 DATABASE = "concord"
-ROWS_PER_BATCH = 1000
 DISCONNECT_POLL = 0.2  # seconds between checks that a client waiting for an answer is there
 
 #: session statements answered without the engine: first keyword -> command tag
@@ -50,7 +51,7 @@ SESSION_TAGS = {"SET": "SET", "RESET": "RESET", "BEGIN": "BEGIN", "START": "STAR
                 "DISCARD": "DISCARD ALL", "SAVEPOINT": "SAVEPOINT", "RELEASE": "RELEASE",
                 "DEALLOCATE": "DEALLOCATE", "UNLISTEN": "UNLISTEN", "LISTEN": "LISTEN"}
 _DECLARE = re.compile(r"^\s*DECLARE\s+(\"[^\"]+\"|\w+)\s+(?:(?:BINARY|INSENSITIVE|ASENSITIVE|"
-                      r"(?:NO\s+)?SCROLL)\s+)*CURSOR\s+(?:(?:WITH|WITHOUT)\s+HOLD\s+)?FOR\s+(.+?)"
+                      r"(?:NO\s+)?SCROLL)\s+)*CURSOR\s+(?:(WITH|WITHOUT)\s+HOLD\s+)?FOR\s+(.+?)"
                       r"\s*;?\s*$", re.I | re.S)
 _FETCH = re.compile(r"^\s*FETCH\s+(?:(?:FORWARD|NEXT)\s+)?(ALL|\d+)?\s*(?:FROM|IN)?\s*"
                     r"(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
@@ -94,12 +95,12 @@ class ServerContext:
     catalog: PgCatalog | None = None
     sessions: dict[tuple[int, int], Session] = field(default_factory=dict)
 
-    def answer(self, sql: str, application: str, cancel: Cancel) -> pa.Table:
+    def answer(self, sql: str, application: str, cancel: Cancel) -> Answer:
         """A query's answer: the catalog's for pg_catalog/information_schema queries, the
-        engine's for everything else."""
+        engine's stream for everything else."""
         if self.catalog is not None and references_catalog(sql):
-            return self.catalog.query(sql, application)
-        return self.federation.sql(sql, dialect="postgres", cancel=cancel)
+            return TableStream(self.catalog.query(sql, application))
+        return self.federation.stream(sql, dialect="postgres", cancel=cancel)
 
     def describe(self, sql: str, application: str) -> pa.Schema:
         if self.catalog is not None and references_catalog(sql):
@@ -116,20 +117,24 @@ class Statement:
 
 @dataclass
 class Portal:
+    """A bound statement; once executed, its answer read a batch at a time (a DECLAREd
+    cursor is a portal too, read by FETCH)."""
+
     sql: str  # parameters substituted
     result_formats: list[int]
     schema: pa.Schema | None = None
-    rows: Iterator[list[bytes | None]] | None = None  # set once executed
-    table: pa.Table | None = None
+    executed: bool = False
+    answer: Answer | None = None  # rows still to send
+    pending: pa.RecordBatch | None = None  # the rest of a batch an Execute limit cut
+    cancel: Cancel = field(default_factory=Cancel)
     sent: int = 0
+    holdable: bool = False  # DECLARE ... WITH HOLD: survives COMMIT
 
-
-@dataclass
-class Cursor:
-    """A DECLAREd cursor: its answer, and how far FETCH has read."""
-
-    table: pa.Table
-    offset: int = 0
+    def close(self) -> None:
+        if self.answer is not None:
+            self.answer.close()
+            self.answer = None
+        self.pending = None
 
 
 class Session:
@@ -144,7 +149,7 @@ class Session:
         self.statements: dict[str, Statement] = {}
         self.portals: dict[str, Portal] = {}
         self.running: Cancel | None = None  # the query in flight, for CancelRequest
-        self.cursors: dict[str, Cursor] = {}  # DECLARE ... CURSOR, read by FETCH
+        self.cursors: dict[str, Portal] = {}  # DECLARE ... CURSOR, read by FETCH
 
     # -- connection phase ---------------------------------------------------------------
 
@@ -160,6 +165,7 @@ class Session:
             await self._send(m.error("FATAL", "08P01", str(exc)))
         finally:
             self.ctx.sessions.pop((self.pid, self.secret), None)
+            self._close_portals(cursors=True)
             self.writer.close()
 
     async def _startup(self) -> bool:
@@ -247,6 +253,8 @@ class Session:
                 return
             if kind == b"S":
                 failed = False
+                if self.status == "I":  # the implicit transaction ends: so do its portals
+                    self._close_portals()
                 await self._send(m.ready(self.status))
                 continue
             if kind == b"H":
@@ -270,7 +278,10 @@ class Session:
                 elif kind == b"C":
                     buf = m.Buffer(payload)
                     which, name = buf.bytes(1), buf.cstring()
-                    (self.statements if which == b"S" else self.portals).pop(name, None)
+                    if which == b"S":
+                        self.statements.pop(name, None)
+                    elif (closed := self.portals.pop(name, None)) is not None:
+                        closed.close()
                     self.writer.write(m.CLOSE_COMPLETE)
                 else:
                     raise QueryError(f"unsupported message type {kind!r}")
@@ -304,9 +315,13 @@ class Session:
             if await self._cursor_statement(portal, describe=True):
                 continue
             if not await self._session_statement(portal, describe=True):
-                await self._run(portal)
-                self.writer.write(m.row_description(*self._row_shape(portal)))
-                await self._stream(portal, limit=0)
+                try:
+                    await self._run(portal)
+                    self.writer.write(m.row_description(*self._row_shape(portal)))
+                    await self._send_rows(portal, None, portal.result_formats)
+                    self.writer.write(m.command_complete(f"SELECT {portal.sent}"))
+                finally:
+                    portal.close()
         await self._send(m.ready(self.status))
 
     def _parse(self, buf: m.Buffer) -> None:
@@ -329,8 +344,11 @@ class Session:
             oid = oid or statement.inferred.get(i + 1, 0)
             params.append(decode_parameter(raw, oid, fmt == 1))
         declare = _DECLARE.match(statement.sql)
-        sql = (statement.sql[:declare.start(2)] + substitute(declare.group(2), params)
+        sql = (statement.sql[:declare.start(3)] + substitute(declare.group(3), params)
                if declare else substitute(statement.sql, params))
+        replaced = self.portals.pop(portal, None)
+        if replaced is not None:
+            replaced.close()
         self.portals[portal] = Portal(sql, result_formats or [0])
 
     async def _describe(self, buf: m.Buffer) -> None:
@@ -348,10 +366,7 @@ class Session:
                 [declared[i] or statement.inferred.get(i + 1, TEXT) for i in range(count)]))
             portal = Portal(substitute(statement.sql, [None] * count), [0])
         elif name in self.cursors and name not in self.portals:  # a DECLAREd cursor
-            cursor = self.cursors[name]
-            self.writer.write(m.row_description(
-                cursor.table.schema.names, [pg_type(f.type) for f in cursor.table.schema],
-                [0] * cursor.table.num_columns))
+            self.writer.write(m.row_description(*self._row_shape(self.cursors[name])))
             return
         else:
             portal = self.portals.get(name)
@@ -372,13 +387,16 @@ class Session:
         portal = self.portals.get(name)
         if portal is None:
             raise QueryError(f'portal "{name}" does not exist')
-        if portal.rows is None:
+        if not portal.executed:
             if await self._cursor_statement(portal, describe=False):
                 return
             if await self._session_statement(portal, describe=False):
                 return
             await self._run(portal)
-        await self._stream(portal, limit)
+        if await self._send_rows(portal, limit or None, portal.result_formats):
+            self.writer.write(m.command_complete(f"SELECT {portal.sent}"))
+        else:
+            self.writer.write(m.PORTAL_SUSPENDED)
 
     # -- cursors (DECLARE / FETCH / CLOSE) ---------------------------------------------
 
@@ -387,7 +405,7 @@ class Session:
         fetch = _FETCH.match(portal.sql)
         if fetch:
             cursor = self.cursors.get(_name(fetch.group(2)))
-            portal.schema = cursor.table.schema if cursor else None
+            portal.schema = cursor.schema if cursor else None
             return True
         return bool(_DECLARE.match(portal.sql) or _CLOSE.match(portal.sql))
 
@@ -395,86 +413,121 @@ class Session:
         """Answer DECLARE, FETCH and CLOSE; False for any other statement."""
         declare, fetch, close = (_DECLARE.match(portal.sql), _FETCH.match(portal.sql),
                                  _CLOSE.match(portal.sql))
+        if not (declare or fetch or close):
+            return False
+        portal.executed = True
         if declare:
-            query = Portal(declare.group(2), [0])
-            await self._run(query)
-            self.cursors[_name(declare.group(1))] = Cursor(query.table)
-            portal.rows = iter(())
+            cursor = Portal(declare.group(3), [0],
+                            holdable=(declare.group(2) or "").upper() == "WITH")
+            await self._run(cursor)
+            name = _name(declare.group(1))
+            if name in self.cursors:
+                self.cursors.pop(name).close()
+            self.cursors[name] = cursor
             self.writer.write(m.command_complete("DECLARE CURSOR"))
-            return True
-        if fetch:
+        elif fetch:
             name = _name(fetch.group(2))
             cursor = self.cursors.get(name)
             if cursor is None:
                 raise QueryError(f'cursor "{name}" does not exist')
             count = (fetch.group(1) or "1").upper()  # FETCH with no count reads one row
-            size = cursor.table.num_rows - cursor.offset if count == "ALL" else int(count)
-            chunk = cursor.table.slice(cursor.offset, max(0, size))
-            cursor.offset += chunk.num_rows
-            portal.schema = chunk.schema
-            formats = _formats(portal.result_formats, chunk.num_columns)
-            portal.rows = _encoded_rows(chunk, [pg_type(f.type) for f in chunk.schema],
-                                        formats)
             if describe:
-                self.writer.write(m.row_description(*self._row_shape(portal)))
-            for row in portal.rows:
-                self.writer.write(m.data_row(row))
-            self.writer.write(m.command_complete(f"FETCH {chunk.num_rows}"))
-            return True
-        if close:
-            target = close.group(1)
-            if target.upper() == "ALL":
-                self.cursors.clear()
-            else:
-                self.cursors.pop(_name(target), None)
-            portal.rows = iter(())
+                self.writer.write(m.row_description(
+                    *self._row_shape(cursor, portal.result_formats)))
+            before = cursor.sent
+            await self._send_rows(cursor, None if count == "ALL" else int(count),
+                                  portal.result_formats)
+            self.writer.write(m.command_complete(f"FETCH {cursor.sent - before}"))
+        else:
+            target = close.group(1) if close else ""
+            for name in list(self.cursors) if target.upper() == "ALL" else [_name(target)]:
+                if name in self.cursors:
+                    self.cursors.pop(name).close()
             self.writer.write(m.command_complete("CLOSE CURSOR"))
-            return True
-        return False
+        return True
 
     # -- running ------------------------------------------------------------------------
 
     async def _run(self, portal: Portal) -> None:
-        """Answer the portal's query through the engine, off the event loop."""
+        """Start the portal's query through the engine: sources are fetched, DuckDB's
+        answer is read later, a batch at a time, by ``_send_rows``."""
         if self.status == "E":
             raise TransactionAborted("current transaction is aborted, commands ignored until "
                                      "end of transaction block")
-        self.running = cancel = Cancel()
+        sql = rewrite_session_functions(portal.sql, self)
+        application = self.params.get("application_name", "")
+        portal.answer = await self._work(
+            lambda: self.ctx.answer(sql, application, portal.cancel), portal.cancel)
+        portal.schema, portal.executed = portal.answer.schema, True
+
+    async def _send_rows(self, portal: Portal, limit: int | None, formats: list[int]) -> bool:
+        """Send up to ``limit`` more rows (None: all); True when the answer is finished.
+        One batch is read and encoded at a time, and the next is read only once the client
+        has taken this one, so a slow client or a huge answer holds one batch in memory."""
+        if portal.answer is None and portal.pending is None:
+            return True  # read to the end already, or a statement without rows
+        assert portal.schema is not None
+        types = [pg_type(f.type) for f in portal.schema]
+        formats = _formats(formats, len(types))
+        goal = None if limit is None else portal.sent + limit
+
+        def next_rows() -> tuple[bytes, int] | None:  # in a worker thread
+            batch = portal.pending
+            portal.pending = None
+            if batch is None and portal.answer is not None:
+                batch = portal.answer.read_next()
+            if batch is None:
+                return None
+            if goal is not None and batch.num_rows > goal - portal.sent:
+                batch, portal.pending = (batch.slice(0, goal - portal.sent),
+                                         batch.slice(goal - portal.sent))
+            return data_rows(batch, types, formats), batch.num_rows
+
+        while goal is None or portal.sent < goal:
+            chunk = await self._work(next_rows, portal.cancel)
+            if chunk is None:
+                portal.close()
+                return True
+            self.writer.write(chunk[0])
+            portal.sent += chunk[1]
+            await self.writer.drain()  # bounded buffering: wait for a slow client
+        return False
+
+    async def _work(self, work: Callable[[], Any], cancel: Cancel) -> Any:
+        """Run ``work`` off the event loop; a CancelRequest, or the client going away,
+        interrupts it."""
+        self.running = cancel
         try:
-            answer = asyncio.ensure_future(asyncio.to_thread(
-                self.ctx.answer, rewrite_session_functions(portal.sql, self),
-                self.params.get("application_name", ""), cancel))
-            while not (await asyncio.wait([answer], timeout=DISCONNECT_POLL))[0]:
+            task = asyncio.ensure_future(asyncio.to_thread(work))
+            while not (await asyncio.wait([task], timeout=DISCONNECT_POLL))[0]:
                 if self.writer.is_closing() or _client_gone(self.reader):
                     cancel.cancel()  # the client went away: free the work it asked for
-            table = answer.result()
+            return task.result()
         finally:
             self.running = None
-        portal.schema, portal.table = table.schema, table
-        portal.rows = _encoded_rows(table, [pg_type(f.type) for f in table.schema],
-                                    _formats(portal.result_formats, table.num_columns))
 
-    async def _stream(self, portal: Portal, limit: int) -> None:
-        assert portal.rows is not None
-        for sent, row in enumerate(portal.rows, 1):
-            self.writer.write(m.data_row(row))
-            portal.sent += 1
-            if sent % ROWS_PER_BATCH == 0:
-                await self.writer.drain()  # bounded buffering: wait for a slow client
-            if limit and sent >= limit:
-                self.writer.write(m.PORTAL_SUSPENDED)
-                return
-        self.writer.write(m.command_complete(f"SELECT {portal.sent}"))
+    def _close_portals(self, *, cursors: bool = False) -> None:
+        """End of a transaction: its portals go, and its cursors unless WITH HOLD (or all
+        of them when the session ends)."""
+        for portal in self.portals.values():
+            portal.close()
+        self.portals.clear()
+        for name, cursor in list(self.cursors.items()):
+            if cursors or not cursor.holdable:
+                cursor.close()
+                del self.cursors[name]
 
     def _describe_sql(self, sql: str) -> pa.Schema:
         return self.ctx.describe(rewrite_session_functions(sql, self),
                                  self.params.get("application_name", ""))
 
-    def _row_shape(self, portal: Portal) -> tuple[list[str], list[PgType], list[int]]:
+    def _row_shape(self, portal: Portal, formats: list[int] | None = None
+                   ) -> tuple[list[str], list[PgType], list[int]]:
         assert portal.schema is not None
         types = [pg_type(f.type) for f in portal.schema]
         return (portal.schema.names, types,
-                _formats(portal.result_formats, len(portal.schema)))
+                _formats(portal.result_formats if formats is None else formats,
+                         len(portal.schema)))
 
     async def _session_statement(self, portal: Portal, *, describe: bool,
                                  send: bool = True) -> bool:
@@ -485,11 +538,13 @@ class Session:
             setting = " ".join(words[1:]).rstrip("; ").strip('"').lower()
             value = self.setting(setting)
             portal.schema = pa.schema([(setting.split()[-1], pa.string())])
-            portal.rows = iter([[value.encode()]])
             if send:
+                portal.executed = True
+                portal.answer = TableStream(pa.table([[value]], schema=portal.schema))
                 if describe:
                     self.writer.write(m.row_description(*self._row_shape(portal)))
-                await self._stream(portal, 0)
+                await self._send_rows(portal, None, portal.result_formats)
+                self.writer.write(m.command_complete("SHOW"))
             return True
         tag = SESSION_TAGS.get(keyword)
         if tag is None:
@@ -502,10 +557,11 @@ class Session:
             self.status = "T"
         elif keyword in ("COMMIT", "END", "ROLLBACK", "ABORT"):
             self.status = "I"
+            self._close_portals()
         if keyword == "DISCARD":
             self.statements.clear()
-            self.portals.clear()
-        portal.rows = iter(())
+            self._close_portals(cursors=True)
+        portal.executed = True
         self.writer.write(m.command_complete(tag))
         return True
 
@@ -544,15 +600,6 @@ def _formats(requested: list[int], n: int) -> list[int]:
     if len(requested) == 1:
         return requested * n
     return requested if len(requested) == n else [0] * n
-
-
-def _encoded_rows(table: pa.Table, types: list[PgType], formats: list[int]
-                  ) -> Iterator[list[bytes | None]]:
-    """The result's rows on the wire, encoded a record batch at a time."""
-    for batch in table.to_batches(max_chunksize=ROWS_PER_BATCH):
-        columns = [encode_column(batch.column(i).to_pylist(), types[i], formats[i] == 1)
-                   for i in range(batch.num_columns)]
-        yield from (list(row) for row in zip(*columns, strict=True))
 
 
 def _split(sql: str) -> list[str]:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 PG_EPOCH_DATE = dt.date(2000, 1, 1)
@@ -31,45 +32,37 @@ UNKNOWN = 705
 
 @dataclass(frozen=True)
 class PgType:
+    """A PostgreSQL type a result column is served as. ``text``/``binary`` encode one
+    value, for the types ``encode.py`` has no whole-column encoder for."""
+
     oid: int
     name: str  # as format_type() prints it
     size: int  # typlen: -1 for variable length
-    text: Callable[[Any], str]
-    binary: Callable[[Any], bytes]
+    text: Callable[[Any], str] = str
+    binary: Callable[[Any], bytes] | None = None
 
 
-def _text_bool(v: bool) -> str:
-    return "t" if v else "f"
-
-
-def _text_float(v: float) -> str:
+def _text_float(v: float, *, single: bool = False) -> str:
+    """float8out / float4out: the shortest digits that read back the same value, in
+    positional notation for decimal exponents from -4 up to 14 (float4: 5), else in
+    scientific notation with a two-digit exponent (``1e+15``, ``9.5e-05``)."""
     if math.isnan(v):
         return "NaN"
     if math.isinf(v):
         return "Infinity" if v > 0 else "-Infinity"
-    return repr(v)
-
-
-def _text_timestamp(v: dt.datetime) -> str:
-    return v.isoformat(sep=" ")
-
-
-def _text_timestamptz(v: dt.datetime) -> str:
-    text = v.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
-    return f"{text}+00"
-
-
-def _text_interval(v: Any) -> str:
-    if isinstance(v, dt.timedelta):
-        return str(v)
-    return str(v)
+    value = np.float32(v) if single else np.float64(v)
+    scientific = np.format_float_scientific(value, unique=True, trim="-", exp_digits=2)
+    exponent = int(scientific.rsplit("e", 1)[1])
+    if -4 <= exponent < (6 if single else 15):
+        return np.format_float_positional(value, unique=True, trim="-")
+    return scientific
 
 
 def _text_json(v: Any) -> str:
     return json.dumps(v, default=str, ensure_ascii=False)
 
 
-def _bin_numeric(v: decimal.Decimal | float | int) -> bytes:
+def bin_numeric(v: decimal.Decimal | float | int) -> bytes:
     """PostgreSQL's numeric_send: ndigits, weight, sign, dscale, base-10000 digits."""
     value = decimal.Decimal(str(v)) if not isinstance(v, decimal.Decimal) else v
     if value.is_nan():
@@ -100,49 +93,54 @@ def _bin_numeric(v: decimal.Decimal | float | int) -> bytes:
                        0x4000 if sign else 0, dscale, *groups)
 
 
-def _bin_date(v: dt.date) -> bytes:
-    return struct.pack(">i", (v - PG_EPOCH_DATE).days)
+def _interval_parts(v: Any) -> tuple[int, int, int]:
+    """(months, days, microseconds) of an Arrow month-day-nano interval or a duration."""
+    if isinstance(v, dt.timedelta):
+        return 0, 0, (v.days * 86_400 + v.seconds) * 1_000_000 + v.microseconds
+    return v.months, v.days, v.nanoseconds // 1000
 
 
-def _micros(delta: dt.timedelta) -> int:
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+def _text_interval(v: Any) -> str:
+    """interval_out with IntervalStyle postgres: ``1 year 2 mons 3 days 04:05:06.5``."""
+    months, days, micros = _interval_parts(v)
+    years, months = divmod(abs(months), 12) if months >= 0 else (
+        -(abs(months) // 12), -(abs(months) % 12))
+    parts = [f"{n} {unit}{'' if n == 1 else plural}"
+             for n, unit, plural in ((years, "year", "s"), (months, "mon", "s"),
+                                     (days, "day", "s")) if n]
+    if micros or not parts:
+        sign = "-" if micros < 0 else ""
+        seconds, fraction = divmod(abs(micros), 1_000_000)
+        clock = (f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:"
+                 f"{seconds % 60:02d}")
+        parts.append(clock + (f".{fraction:06d}".rstrip("0") if fraction else ""))
+    return " ".join(parts)
 
 
-def _bin_timestamp(v: dt.datetime) -> bytes:
-    return struct.pack(">q", _micros(v - PG_EPOCH))
-
-
-def _bin_timestamptz(v: dt.datetime) -> bytes:
-    return struct.pack(">q", _micros(v - PG_EPOCH_TZ))
-
-
-def _bin_time(v: dt.time) -> bytes:
-    return struct.pack(">q", ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000
-                       + v.microsecond)
+def _bin_interval(v: Any) -> bytes:
+    months, days, micros = _interval_parts(v)
+    return struct.pack(">qii", micros, days, months)
 
 
 def _utf8(text: Callable[[Any], str]) -> Callable[[Any], bytes]:
     return lambda v: text(v).encode()
 
 
-_TEXT = PgType(TEXT, "text", -1, str, lambda v: str(v).encode())
+_TEXT = PgType(TEXT, "text", -1, str, _utf8(str))
 _TYPES = {
-    "bool": PgType(BOOL, "boolean", 1, _text_bool, lambda v: b"\x01" if v else b"\x00"),
-    "int16": PgType(INT2, "smallint", 2, str, lambda v: struct.pack(">h", v)),
-    "int32": PgType(INT4, "integer", 4, str, lambda v: struct.pack(">i", v)),
-    "int64": PgType(INT8, "bigint", 8, str, lambda v: struct.pack(">q", v)),
-    "float32": PgType(FLOAT4, "real", 4, _text_float, lambda v: struct.pack(">f", v)),
-    "float64": PgType(FLOAT8, "double precision", 8, _text_float,
-                      lambda v: struct.pack(">d", v)),
-    "numeric": PgType(NUMERIC, "numeric", -1, str, _bin_numeric),
-    "date": PgType(DATE, "date", 4, dt.date.isoformat, _bin_date),
-    "time": PgType(TIME, "time without time zone", 8, dt.time.isoformat, _bin_time),
-    "timestamp": PgType(TIMESTAMP, "timestamp without time zone", 8, _text_timestamp,
-                        _bin_timestamp),
-    "timestamptz": PgType(TIMESTAMPTZ, "timestamp with time zone", 8, _text_timestamptz,
-                          _bin_timestamptz),
-    "interval": PgType(INTERVAL, "interval", 16, _text_interval, _utf8(_text_interval)),
-    "bytea": PgType(BYTEA, "bytea", -1, lambda v: "\\x" + bytes(v).hex(), bytes),
+    "bool": PgType(BOOL, "boolean", 1),
+    "int16": PgType(INT2, "smallint", 2),
+    "int32": PgType(INT4, "integer", 4),
+    "int64": PgType(INT8, "bigint", 8),
+    "float32": PgType(FLOAT4, "real", 4, lambda v: _text_float(v, single=True)),
+    "float64": PgType(FLOAT8, "double precision", 8, _text_float),
+    "numeric": PgType(NUMERIC, "numeric", -1, str, bin_numeric),
+    "date": PgType(DATE, "date", 4),
+    "time": PgType(TIME, "time without time zone", 8),
+    "timestamp": PgType(TIMESTAMP, "timestamp without time zone", 8),
+    "timestamptz": PgType(TIMESTAMPTZ, "timestamp with time zone", 8),
+    "interval": PgType(INTERVAL, "interval", 16, _text_interval, _bin_interval),
+    "bytea": PgType(BYTEA, "bytea", -1, lambda v: "\\x" + bytes(v).hex()),
     "json": PgType(TEXT, "text", -1, _text_json, _utf8(_text_json)),
 }
 
@@ -150,6 +148,8 @@ _TYPES = {
 def pg_type(arrow: pa.DataType) -> PgType:
     """The PostgreSQL type a column of this Arrow type is served as."""
     t = pa.types
+    if t.is_dictionary(arrow):
+        arrow = arrow.value_type
     key = ("bool" if t.is_boolean(arrow) else
            "int16" if t.is_int8(arrow) or t.is_int16(arrow) or t.is_uint8(arrow) else
            "int32" if t.is_int32(arrow) or t.is_uint16(arrow) else
@@ -166,12 +166,6 @@ def pg_type(arrow: pa.DataType) -> PgType:
            "json" if t.is_list(arrow) or t.is_struct(arrow) or t.is_map(arrow) else
            None)
     return _TYPES[key] if key else _TEXT
-
-
-def encode_column(values: list[Any], pgt: PgType, binary: bool) -> list[bytes | None]:
-    """One column's values on the wire (None stays NULL)."""
-    encode = pgt.binary if binary else _utf8(pgt.text)
-    return [None if v is None else encode(v) for v in values]
 
 
 def decode_parameter(data: bytes | None, oid: int, binary: bool) -> Any:
@@ -205,7 +199,7 @@ def decode_parameter(data: bytes | None, oid: int, binary: bool) -> Any:
 def _numeric_from_binary(data: bytes) -> decimal.Decimal:
     ndigits, weight, sign, dscale = struct.unpack(">hhHh", data[:8])
     digits = struct.unpack(f">{ndigits}H", data[8:8 + 2 * ndigits])
-    value = sum(decimal.Decimal(d) * decimal.Decimal(10000) ** (weight - i)
-                for i, d in enumerate(digits))
+    value = sum((decimal.Decimal(d) * decimal.Decimal(10000) ** (weight - i)
+                 for i, d in enumerate(digits)), decimal.Decimal(0))
     value = -value if sign == 0x4000 else value
     return value.quantize(decimal.Decimal(1).scaleb(-dscale)) if dscale else value

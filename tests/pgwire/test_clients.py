@@ -376,3 +376,61 @@ def test_a_client_that_disconnects_mid_query_frees_its_work(server):
     while session.running is not None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert session.running is None
+
+
+# -- streaming: answers are never held whole ---------------------------------------------
+
+HUGE = "SELECT x AS n, x * 2 AS twice FROM range(10000000000) AS t(x)"  # ten billion rows
+
+
+def test_a_named_cursor_over_ten_billion_rows_reads_its_first_rows(server):
+    """DECLARE/FETCH read DuckDB's answer a batch at a time: materialising ten billion
+    rows first would never finish."""
+    with psycopg.connect(dsn(server)) as tx:
+        with tx.cursor(name="huge") as cur:
+            cur.itersize = 500
+            cur.execute(HUGE)
+            first = cur.fetchmany(1200)  # three FETCH 500s
+        assert [row[0] for row in first] == list(range(1200))
+        assert first[-1][1] == 2 * 1199
+        tx.rollback()
+        assert tx.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_asyncpg_cursor_pages_through_execute_row_limits(server):
+    """asyncpg's cursor: Execute with a row limit, PortalSuspended, Execute again."""
+    async def first_rows() -> list[int]:
+        con = await asyncpg.connect(host="127.0.0.1", port=server.port, user=DEMO_USER,
+                                    password=PASSWORD, database="concord", ssl=False)
+        try:
+            rows = []
+            async with con.transaction():
+                async for record in con.cursor(HUGE, prefetch=400):
+                    rows.append(record["n"])
+                    if len(rows) == 1000:
+                        break
+            return rows
+        finally:
+            await con.close()
+
+    assert asyncio.run(first_rows()) == list(range(1000))
+
+
+def test_a_client_that_leaves_mid_answer_frees_its_work(server):
+    """The server stops reading DuckDB's answer when the client stops reading it."""
+    import time
+
+    before = set(server.ctx.sessions)
+    con = psycopg.connect(dsn(server), autocommit=True)
+    con.pgconn.send_query(HUGE.encode())
+    deadline = time.monotonic() + 30
+    session = None
+    while session is None and time.monotonic() < deadline:
+        session = next((s for k, s in server.ctx.sessions.items() if k not in before), None)
+        time.sleep(0.05)
+    assert session is not None
+    con.pgconn.finish()  # rows are streaming; nobody reads them any more
+    while session in server.ctx.sessions.values() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session not in server.ctx.sessions.values()  # the session ended, its work freed
+    assert session.running is None and not session.portals

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from federation.pgwire import types as t
+from federation.pgwire.encode import data_rows, encode_values
 from federation.pgwire.scram import ScramError, ScramServer
 from federation.pgwire.session import substitute
 
@@ -24,38 +25,84 @@ def test_oids_are_postgresqls(arrow, oid):
     assert t.pg_type(arrow).oid == oid
 
 
+def _text(values: list, arrow: pa.DataType) -> list[str | None]:
+    column = pa.array(values, arrow)
+    encoded = encode_values(column, t.pg_type(arrow), binary=False).to_pylist()
+    return [None if v is None else v.decode() for v in encoded]
+
+
+def _binary(values: list, arrow: pa.DataType) -> list[bytes | None]:
+    column = pa.array(values, arrow)
+    return encode_values(column, t.pg_type(arrow), binary=True).to_pylist()
+
+
 def test_text_output_like_postgresql():
-    ts = t.pg_type(pa.timestamp("us", tz="UTC"))
+    """Each expected string is what PostgreSQL 15 prints for the same value."""
     moment = dt.datetime(2026, 6, 15, 10, 30, 0, 250000, tzinfo=dt.UTC)
-    assert ts.text(moment) == "2026-06-15 10:30:00.250000+00"
-    assert t.pg_type(pa.bool_()).text(False) == "f"
-    assert t.pg_type(pa.float64()).text(float("inf")) == "Infinity"
-    assert t.pg_type(pa.float64()).text(0.1) == "0.1"
-    assert t.pg_type(pa.binary()).text(b"\x01\xff") == "\\x01ff"
+    assert _text([moment, None], pa.timestamp("us", tz="UTC")) == [
+        "2026-06-15 10:30:00.25+00", None]
+    assert _text([dt.datetime(2026, 6, 15, 10, 30)], pa.timestamp("ns")) == [
+        "2026-06-15 10:30:00"]
+    assert _text([dt.time(12, 0, 0, 500000)], pa.time64("us")) == ["12:00:00.5"]
+    assert _text([False, True], pa.bool_()) == ["f", "t"]
+    assert _text([decimal.Decimal("5.00"), decimal.Decimal("-0.50")],
+                 pa.decimal128(18, 2)) == ["5.00", "-0.50"]
+    assert _text([1.5, 100.0, 1e20, 0.1, 1e15, 1e14, 1e-5, float("inf"), float("nan")],
+                 pa.float64()) == ["1.5", "100", "1e+20", "0.1", "1e+15", "100000000000000",
+                                   "1e-05", "Infinity", "NaN"]
+    assert _text([123456789.0, 1234567.0, 123456.0], pa.float32()) == [
+        "1.2345679e+08", "1.234567e+06", "123456"]
+    assert _text([b"\x01\xff"], pa.binary()) == ["\\x01ff"]
+    assert _text([pa.scalar((14, 3, 14_706_500_000_000), pa.month_day_nano_interval())
+                  .as_py(), pa.scalar((0, -1, 0), pa.month_day_nano_interval()).as_py()],
+                 pa.month_day_nano_interval()) == ["1 year 2 mons 3 days 04:05:06.5",
+                                                   "-1 days"]
 
 
 @pytest.mark.parametrize("value, expected", [
     # numeric_send(ndigits, weight, sign, dscale, digits) as PostgreSQL 15 returns them
     ("12.345", (2, 0, 0x0000, 3, (12, 3450))),
-    ("-0.50", (1, -1, 0x4000, 2, (5000,))),
-    ("10000", (1, 1, 0x0000, 0, (1,))),
-    ("0", (0, 0, 0x0000, 0, ())),
+    ("-0.500", (1, -1, 0x4000, 3, (5000,))),
+    ("10000.000", (1, 1, 0x0000, 3, (1,))),
+    ("0.000", (0, 0, 0x0000, 3, ())),
     ("123456789.0001", (4, 2, 0x0000, 4, (1, 2345, 6789, 1))),
 ])
 def test_numeric_binary_is_base_10000(value, expected):
-    data = t._bin_numeric(decimal.Decimal(value))
-    ndigits, weight, sign, dscale = struct.unpack(">hhHh", data[:8])
-    digits = struct.unpack(f">{ndigits}H", data[8:])
-    assert (ndigits, weight, sign, dscale, digits) == expected
-    assert t.decode_parameter(data, t.NUMERIC, binary=True) == decimal.Decimal(value)
+    """The whole-column encoder and the per-value one (for numerics wider than 64 bits)
+    both send what PostgreSQL does."""
+    scale = expected[3]
+    vectorised = _binary([decimal.Decimal(value)], pa.decimal128(38, scale))[0]
+    for data in (vectorised, t.bin_numeric(decimal.Decimal(value))):
+        ndigits, weight, sign, dscale = struct.unpack(">hhHh", data[:8])
+        digits = struct.unpack(f">{ndigits}H", data[8:])
+        assert (ndigits, weight, sign, dscale, digits) == expected
+        assert t.decode_parameter(data, t.NUMERIC, binary=True) == decimal.Decimal(value)
 
 
-def test_binary_dates_and_times_count_from_2000():
-    assert t._bin_date(dt.date(2000, 1, 2)) == struct.pack(">i", 1)
+def test_binary_fixed_width_values_as_postgresql_sends_them():
+    assert _binary([dt.date(2000, 1, 2), None, dt.date(1999, 12, 31)], pa.date32()) == [
+        struct.pack(">i", 1), None, struct.pack(">i", -1)]
     moment = dt.datetime(2000, 1, 1, 0, 0, 1, tzinfo=dt.UTC)
-    assert t._bin_timestamptz(moment) == struct.pack(">q", 1_000_000)
-    assert t.decode_parameter(struct.pack(">i", -1), t.DATE, binary=True) == dt.date(1999, 12,
-                                                                                        31)
+    assert _binary([moment], pa.timestamp("us", tz="UTC")) == [struct.pack(">q", 1_000_000)]
+    assert _binary([dt.datetime(2000, 1, 1, 0, 0, 1)], pa.timestamp("ms")) == [
+        struct.pack(">q", 1_000_000)]
+    assert _binary([True, False], pa.bool_()) == [b"\x01", b"\x00"]
+    assert _binary([-2, 7], pa.int16()) == [struct.pack(">h", -2), struct.pack(">h", 7)]
+    assert _binary([2**40], pa.int64()) == [struct.pack(">q", 2**40)]
+    assert _binary([1.5], pa.float64()) == [struct.pack(">d", 1.5)]
+    assert _binary([dt.time(0, 0, 1)], pa.time64("us")) == [struct.pack(">q", 1_000_000)]
+
+
+def test_data_rows_frame_every_row_with_nulls_as_minus_one():
+    batch = pa.record_batch({"id": pa.array([1, None], pa.int32()),
+                             "name": pa.array(["é", None])})
+    types = [t.pg_type(f.type) for f in batch.schema]
+    wire = data_rows(batch, types, [1, 0])
+    first = b"\x00\x02" + struct.pack(">i", 4) + struct.pack(">i", 1) + struct.pack(">i", 2) + (
+        "é".encode())
+    second = b"\x00\x02" + struct.pack(">i", -1) * 2
+    assert wire == (b"D" + struct.pack(">i", 4 + len(first)) + first
+                    + b"D" + struct.pack(">i", 4 + len(second)) + second)
 
 
 def test_parameters_become_literals_never_pasted():
