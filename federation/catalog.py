@@ -139,9 +139,11 @@ class ModelSettings(_Strict):
 
 
 class ServerUser(_Strict):
-    """A login of the PostgreSQL wire server; the password comes from env or a file."""
+    """A login of the PostgreSQL wire server; the password comes from env or a file.
+    ``auth: md5`` is for clients without SCRAM (older Npgsql, as Power BI bundles)."""
 
     password: SecretRef
+    auth: Literal["scram-sha-256", "md5"] = "scram-sha-256"
 
 
 class TlsSettings(_Strict):
@@ -150,7 +152,7 @@ class TlsSettings(_Strict):
 
 
 class ServerSettings(_Strict):
-    """``concord serve``: who may log in (SCRAM-SHA-256) and the TLS certificate."""
+    """``concord serve``: who may log in (SCRAM-SHA-256 or MD5) and the TLS certificate."""
 
     users: dict[str, ServerUser] = {}
     tls: TlsSettings | None = None

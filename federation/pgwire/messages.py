@@ -83,6 +83,12 @@ def cstr(text: str) -> bytes:
     return text.encode() + b"\x00"
 
 
+def negotiate_protocol_version(minor: int, unrecognised: list[str]) -> bytes:
+    """The newest 3.x minor version we speak, and the ``_pq_.`` options we ignored."""
+    return message(b"v", struct.pack(">ii", minor, len(unrecognised))
+                   + b"".join(cstr(o) for o in unrecognised))
+
+
 def auth(code: int, data: bytes = b"") -> bytes:
     return message(b"R", struct.pack(">i", code) + data)
 

@@ -38,8 +38,10 @@ class WireServer:
 
     def __init__(self, federation: Federation, host: str = "127.0.0.1", port: int = 5433) -> None:
         catalog = federation.catalog
-        self.ctx = ServerContext(federation, catalog.server_password, tls_context(catalog),
-                                 PgCatalog(federation, list(catalog.server.users)))
+        self.ctx = ServerContext(
+            federation, catalog.server_password,
+            lambda user: catalog.server.users[user].auth, tls=tls_context(catalog),
+            catalog=PgCatalog(federation, list(catalog.server.users)))
         self.host, self.port = host, port
         self._server: asyncio.AbstractServer | None = None
         self._warm: asyncio.Future | None = None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import hmac
 import logging
 import re
 import secrets
@@ -91,6 +93,7 @@ class ServerContext:
 
     federation: Federation
     password_of: Callable[[str], str | None]
+    auth_method_of: Callable[[str], str] = lambda user: "scram-sha-256"
     tls: ssl.SSLContext | None = None
     catalog: PgCatalog | None = None
     sessions: dict[tuple[int, int], Session] = field(default_factory=dict)
@@ -190,11 +193,15 @@ class Session:
                 if target is not None:
                     target.cancel()
                 return False
-            if code != m.PROTOCOL_3:
+            if code >> 16 != 3:
                 await self._send(m.error("FATAL", "0A000",
                                          f"unsupported protocol {code >> 16}.{code & 0xFFFF}"))
                 return False
-            self.params = m.startup_parameters(payload)
+            params = m.startup_parameters(payload)
+            options = sorted(k for k in params if k.startswith("_pq_."))
+            if code != m.PROTOCOL_3 or options:  # a newer 3.x or protocol options: we speak 3.0
+                await self._send(m.negotiate_protocol_version(0, options))
+            self.params = {k: v for k, v in params.items() if not k.startswith("_pq_.")}
             return await self._authenticate()
 
     async def _authenticate(self) -> bool:
@@ -205,25 +212,21 @@ class Session:
                                      hint="users are declared under server.users in the "
                                           "catalog"))
             return False
-        scram = ScramServer(password)
-        await self._send(m.auth(10, m.cstr("SCRAM-SHA-256") + b"\x00"))
+        method = self.ctx.auth_method_of(user)
         try:
-            _, payload = await m.read_message(self.reader)
-            buf = m.Buffer(payload)
-            if buf.cstring() != "SCRAM-SHA-256":
-                raise ScramError("unsupported SASL mechanism")
-            first = scram.server_first_message(buf.bytes(buf.int32()).decode())
-            await self._send(m.auth(11, first.encode()))
-            _, payload = await m.read_message(self.reader)
-            final = scram.server_final_message(payload.decode())
+            if method == "md5":
+                final = await self._md5(user, password)
+            else:
+                final = await self._scram(password)
         except (ScramError, UnicodeDecodeError, ValueError) as exc:
-            log.info("session %s: SCRAM failed for %s: %s", self.pid, user, exc)
+            log.info("session %s: %s authentication failed for %s: %s", self.pid, method,
+                     user, exc)
             await self._send(m.error("FATAL", "28P01",
                                      f'password authentication failed for user "{user}"'))
             return False
         now = dt.datetime.now(dt.UTC)
         await self._send(
-            m.auth(12, final.encode()) + m.auth(0)
+            final + m.auth(0)
             + b"".join(m.parameter_status(k, v) for k, v in {
                 "server_version": SERVER_VERSION, "server_encoding": "UTF8",
                 "client_encoding": "UTF8", "DateStyle": "ISO, MDY", "TimeZone": "UTC",
@@ -236,6 +239,31 @@ class Session:
             + m.backend_key(self.pid, self.secret) + m.ready(self.status))
         log.info("session %s: %s connected at %s", self.pid, user, now.isoformat())
         return True
+
+    async def _scram(self, password: str) -> bytes:
+        """SCRAM-SHA-256 (RFC 7677); returns the AuthenticationSASLFinal to send."""
+        scram = ScramServer(password)
+        await self._send(m.auth(10, m.cstr("SCRAM-SHA-256") + b"\x00"))
+        _, payload = await m.read_message(self.reader)
+        buf = m.Buffer(payload)
+        if buf.cstring() != "SCRAM-SHA-256":
+            raise ScramError("unsupported SASL mechanism")
+        first = scram.server_first_message(buf.bytes(buf.int32()).decode())
+        await self._send(m.auth(11, first.encode()))
+        _, payload = await m.read_message(self.reader)
+        return m.auth(12, scram.server_final_message(payload.decode()).encode())
+
+    async def _md5(self, user: str, password: str) -> bytes:
+        """MD5 with a random salt, as PostgreSQL's ``md5`` method: the client answers
+        ``"md5" + md5(md5(password + user) + salt)``."""
+        salt = secrets.token_bytes(4)
+        await self._send(m.auth(5, salt))
+        _, payload = await m.read_message(self.reader)
+        inner = hashlib.md5((password + user).encode()).hexdigest().encode()
+        expected = b"md5" + hashlib.md5(inner + salt).hexdigest().encode()
+        if not hmac.compare_digest(m.Buffer(payload).cstring().encode(), expected):
+            raise ValueError("wrong password")
+        return b""
 
     def cancel(self) -> None:
         """CancelRequest: stop the running query (its fetches and DuckDB work)."""

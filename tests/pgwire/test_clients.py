@@ -42,10 +42,16 @@ def tls_files(tmp_path_factory) -> tuple[Path, Path, Path]:
     return folder / "server.crt", folder / "server.key", folder / "ca.crt"
 
 
+MD5_USER, MD5_PASSWORD = "legacy", "md5-only-client"
+
+
 @pytest.fixture(scope="module")
 def server(sandbox, tls_files) -> Iterator[WireServer]:
     raw = sandbox.catalog()
     raw["server"]["tls"] = {"cert_file": str(tls_files[0]), "key_file": str(tls_files[1])}
+    secret = tls_files[0].parent / "legacy-password"
+    secret.write_text(MD5_PASSWORD, encoding="utf-8")
+    raw["server"]["users"][MD5_USER] = {"password": {"file": str(secret)}, "auth": "md5"}
     with Federation(parse_catalog(raw, base_dir=Path("."))) as fed, running(fed) as srv:
         yield srv
 
@@ -156,6 +162,33 @@ def test_session_statements_never_reach_the_engine(con):
 def test_wrong_password_is_refused(server):
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(dsn(server, password="wrong"))
+
+
+def test_md5_login_for_clients_without_scram(server):
+    with psycopg.connect(dsn(server, user=MD5_USER, password=MD5_PASSWORD)) as md5:
+        assert md5.execute("SELECT 1").fetchone() == (1,)
+        assert md5.pgconn.used_password
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(dsn(server, user=MD5_USER, password="wrong"))
+
+
+def test_a_newer_protocol_minor_is_negotiated_down_to_3_0(server):
+    """A client asking for 3.2 with a protocol option learns we speak 3.0 and ignore the
+    option (NegotiateProtocolVersion), then logs in as usual."""
+    import socket
+    import struct
+
+    params = b"".join(k + b"\x00" + v + b"\x00" for k, v in (
+        (b"user", DEMO_USER.encode()), (b"database", b"concord"), (b"_pq_.test", b"1")))
+    body = struct.pack(">i", (3 << 16) | 2) + params + b"\x00"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(struct.pack(">i", len(body) + 4) + body)
+        kind, length = sock.recv(1), struct.unpack(">i", sock.recv(4))[0]
+        payload = sock.recv(length - 4)
+        assert kind == b"v"
+        assert struct.unpack(">ii", payload[:8]) == (0, 1)
+        assert payload[8:] == b"_pq_.test\x00"
+        assert sock.recv(1) == b"R"  # authentication follows
 
 
 def test_tls_with_sslmode_require(server, tls_files):
