@@ -34,6 +34,7 @@ from federation.errors import (
     SourceError,
 )
 from federation.pgwire import messages as m
+from federation.pgwire.colnames import name_columns_as_postgres
 from federation.pgwire.encode import data_rows
 from federation.pgwire.params import parameter_types
 from federation.pgwire.pgcatalog import PgCatalog, references_catalog
@@ -65,6 +66,20 @@ class TransactionAborted(QueryError):
     """A statement after an error inside BEGIN ... before ROLLBACK (as PostgreSQL)."""
 
 
+#: a query error's SQLSTATE by what its message says (first match wins)
+QUERY_SQLSTATES = (
+    (("unknown table", "unknown source"), "42P01"),  # undefined_table
+    (("unknown column", "referenced column"), "42703"),  # undefined_column
+    (("function with name",), "42883"),  # undefined_function
+    (("division by zero",), "22012"),  # division_by_zero
+    (("date field value out of range", "timestamp field value out of range"), "22008"),
+    (("out of range",), "22003"),  # numeric_value_out_of_range
+    (("invalid date", "invalid timestamp", "invalid time"), "22007"),  # bad datetime text
+    (("conversion error", "could not convert"), "22P02"),  # invalid_text_representation
+    (("syntax", "parse"), "42601"),  # syntax_error
+)
+
+
 def sqlstate(error: ConcordError) -> str:
     """The SQLSTATE a PostgreSQL client expects for a Concord error."""
     if isinstance(error, QueryCancelledError):
@@ -75,13 +90,8 @@ def sqlstate(error: ConcordError) -> str:
         return "25006"  # read_only_sql_transaction
     if isinstance(error, QueryError):
         text = error.message.lower()
-        if "unknown table" in text or "unknown source" in text:
-            return "42P01"  # undefined_table
-        if "unknown column" in text:
-            return "42703"  # undefined_column
-        if "syntax" in text or "parse" in text:
-            return "42601"  # syntax_error
-        return "42000"
+        return next((code for needles, code in QUERY_SQLSTATES
+                     if any(n in text for n in needles)), "42000")
     if isinstance(error, SourceError):
         return "58000"  # system_error: an external system failed
     return "XX000"
@@ -103,12 +113,13 @@ class ServerContext:
         engine's stream for everything else."""
         if self.catalog is not None and references_catalog(sql):
             return TableStream(self.catalog.query(sql, application))
-        return self.federation.stream(sql, dialect="postgres", cancel=cancel)
+        return self.federation.stream(name_columns_as_postgres(sql), dialect="postgres",
+                                      cancel=cancel)
 
     def describe(self, sql: str, application: str) -> pa.Schema:
         if self.catalog is not None and references_catalog(sql):
             return self.catalog.query(sql, application).schema
-        return self.federation.describe(sql, dialect="postgres")
+        return self.federation.describe(name_columns_as_postgres(sql), dialect="postgres")
 
 
 @dataclass

@@ -5,7 +5,8 @@ import java.sql.*;
  *  and a cursor-based read with setFetchSize. Prints "key value" lines for the test. */
 public class JdbcProbe {
   public static void main(String[] args) throws Exception {
-    String url = "jdbc:postgresql://127.0.0.1:" + args[0] + "/concord?sslmode=disable";
+    String database = args.length > 4 ? args[4] : "concord";
+    String url = "jdbc:postgresql://127.0.0.1:" + args[0] + "/" + database + "?sslmode=disable";
     try (Connection c = DriverManager.getConnection(url, args[1], args[2])) {
       DatabaseMetaData md = c.getMetaData();
       System.out.println("product " + md.getDatabaseProductName());
@@ -22,7 +23,7 @@ public class JdbcProbe {
         while (rs.next()) System.out.println("column " + rs.getString("COLUMN_NAME") + " "
             + rs.getString("TYPE_NAME") + " " + rs.getInt("DATA_TYPE"));
       }
-      String sql = "SELECT count(*) FROM salesforce.Opportunity WHERE Amount > ?";
+      String sql = "SELECT count(*) FROM salesforce.\"Opportunity\" WHERE \"Amount\" > ?";
       try (PreparedStatement ps = c.prepareStatement(sql)) {
         for (int i = 0; i < 6; i++) {
           ps.setDouble(1, i * 10000.0);
@@ -35,7 +36,7 @@ public class JdbcProbe {
       c.setAutoCommit(false);  // pgJDBC only fetches in batches inside a transaction
       try (Statement st = c.createStatement()) {
         st.setFetchSize(50);
-        try (ResultSet rs = st.executeQuery("SELECT Id FROM salesforce.Opportunity")) {
+        try (ResultSet rs = st.executeQuery("SELECT \"Id\" FROM salesforce.\"Opportunity\"")) {
           int n = 0;
           while (rs.next()) n++;
           System.out.println("fetched " + n);
