@@ -10,6 +10,8 @@ encoder (floats as text, intervals, nested values, bytea as text, numerics too w
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,6 +59,8 @@ def encode_values(column: pa.Array, pgt: t.PgType, binary: bool) -> pa.Array:
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
+    if pgt.element is not None:
+        return _array(column, pgt, binary)
     encoded = (_binary(column, pgt) if binary else _text(column, pgt))
     if encoded is None:
         encoded = _per_value(column, pgt, binary)
@@ -171,6 +175,42 @@ def _numeric_binary(column: pa.Array) -> pa.Array | None:
     encoded = pa.LargeBinaryArray.from_buffers(
         _BYTES, len(raw), [None, pa.py_buffer(offsets), pa.py_buffer(matrix[keep].tobytes())])
     return pc.if_else(pc.is_valid(column), encoded, pa.scalar(None, _BYTES))
+
+
+def _array(column: pa.Array, pgt: t.PgType, binary: bool) -> pa.Array:
+    """One-dimensional arrays (array_out / array_send): the elements are encoded as one
+    column, then each list is framed from them."""
+    element = pgt.element
+    assert element is not None
+    offsets = np.asarray(column.offsets)
+    items = encode_values(column.values.slice(offsets[0], offsets[-1] - offsets[0]),
+                          element, binary).to_pylist()
+    offsets = offsets - offsets[0]
+    frame = _array_binary if binary else _array_text
+    return pa.array([None if not valid else frame(items[offsets[i]:offsets[i + 1]],
+                                                  element.oid)
+                     for i, valid in enumerate(column.is_valid().to_pylist())], _BYTES)
+
+
+def _array_text(items: list[bytes | None], _: int) -> bytes:
+    return b"{" + b",".join(b"NULL" if v is None else _quoted(v) for v in items) + b"}"
+
+
+def _quoted(value: bytes) -> bytes:
+    """An array element as array_out writes it: quoted when empty, NULL-like, or holding
+    braces, commas, quotes, backslashes or spaces."""
+    if value and value.upper() != b"NULL" and not any(c in value for c in b'{},"\\ \t\n'):
+        return value
+    return b'"' + value.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
+def _array_binary(items: list[bytes | None], element_oid: int) -> bytes:
+    if not items:
+        return struct.pack(">iii", 0, 0, element_oid)
+    has_null = any(v is None for v in items)
+    return (struct.pack(">iiiii", 1, int(has_null), element_oid, len(items), 1)
+            + b"".join(b"\xff\xff\xff\xff" if v is None else struct.pack(">i", len(v)) + v
+                       for v in items))
 
 
 def _per_value(column: pa.Array, pgt: t.PgType, binary: bool) -> pa.Array:

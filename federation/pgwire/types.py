@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import json
 import math
 import struct
@@ -40,6 +41,7 @@ class PgType:
     size: int  # typlen: -1 for variable length
     text: Callable[[Any], str] = str
     binary: Callable[[Any], bytes] | None = None
+    element: PgType | None = None  # of an array type
 
 
 def _text_float(v: float, *, single: bool = False) -> str:
@@ -145,11 +147,24 @@ _TYPES = {
 }
 
 
+#: element type OID -> its array type's OID (pg_type.typarray)
+ARRAY_OIDS = {BOOL: 1000, BYTEA: 1001, INT8: 1016, INT2: 1005, INT4: 1007, TEXT: 1009,
+              FLOAT4: 1021, FLOAT8: 1022, VARCHAR: 1015, DATE: 1182, TIME: 1183,
+              TIMESTAMP: 1115, TIMESTAMPTZ: 1185, INTERVAL: 1187, NUMERIC: 1231}
+
+
+@functools.lru_cache(maxsize=256)
 def pg_type(arrow: pa.DataType) -> PgType:
-    """The PostgreSQL type a column of this Arrow type is served as."""
+    """The PostgreSQL type a column of this Arrow type is served as: lists of scalars as
+    one-dimensional arrays, other nested values as JSON text."""
     t = pa.types
     if t.is_dictionary(arrow):
         arrow = arrow.value_type
+    if t.is_list(arrow) or t.is_large_list(arrow) or t.is_list_view(arrow):
+        element = pg_type(arrow.value_type)
+        if element.element is None and element.oid in ARRAY_OIDS and element is not (
+                _TYPES["json"]):
+            return PgType(ARRAY_OIDS[element.oid], f"{element.name}[]", -1, element=element)
     key = ("bool" if t.is_boolean(arrow) else
            "int16" if t.is_int8(arrow) or t.is_int16(arrow) or t.is_uint8(arrow) else
            "int32" if t.is_int32(arrow) or t.is_uint16(arrow) else

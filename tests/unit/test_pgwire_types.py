@@ -20,7 +20,8 @@ from federation.pgwire.session import substitute
     (pa.bool_(), 16), (pa.int16(), 21), (pa.int32(), 23), (pa.int64(), 20),
     (pa.float32(), 700), (pa.float64(), 701), (pa.decimal128(10, 2), 1700),
     (pa.date32(), 1082), (pa.timestamp("us"), 1114), (pa.timestamp("ms", tz="UTC"), 1184),
-    (pa.string(), 25), (pa.binary(), 17), (pa.list_(pa.int64()), 25)])
+    (pa.string(), 25), (pa.binary(), 17), (pa.list_(pa.int64()), 1016),
+    (pa.list_(pa.string()), 1009), (pa.list_(pa.struct([("a", pa.int64())])), 25)])
 def test_oids_are_postgresqls(arrow, oid):
     assert t.pg_type(arrow).oid == oid
 
@@ -91,6 +92,19 @@ def test_binary_fixed_width_values_as_postgresql_sends_them():
     assert _binary([2**40], pa.int64()) == [struct.pack(">q", 2**40)]
     assert _binary([1.5], pa.float64()) == [struct.pack(">d", 1.5)]
     assert _binary([dt.time(0, 0, 1)], pa.time64("us")) == [struct.pack(">q", 1_000_000)]
+
+
+def test_arrays_as_array_out_and_array_send_write_them():
+    values = [["a", "b c", None, "", 'x"y'], None, [], ["NULL"]]
+    assert _text(values, pa.list_(pa.string())) == [
+        '{a,"b c",NULL,"","x\\"y"}', None, "{}", '{"NULL"}']
+    one, _, empty, _ = _binary(values, pa.list_(pa.string()))
+    # ndim, has nulls, element OID, length, lower bound, then each element
+    assert one[:20] == struct.pack(">iiiii", 1, 1, 25, 5, 1)
+    assert one[20:] == (struct.pack(">i", 1) + b"a" + struct.pack(">i", 3) + b"b c"
+                        + struct.pack(">i", -1) + struct.pack(">i", 0)
+                        + struct.pack(">i", 3) + b'x"y')
+    assert empty == struct.pack(">iii", 0, 0, 25)
 
 
 def test_data_rows_frame_every_row_with_nulls_as_minus_one():
