@@ -32,16 +32,28 @@ def data_rows(batch: pa.RecordBatch, types: list[t.PgType], formats: list[int]) 
     """The batch's rows as consecutive DataRow messages."""
     if batch.num_rows == 0:
         return b""
+    return messages(b"D", tuples(batch, types, formats))
+
+
+def tuples(batch: pa.RecordBatch, types: list[t.PgType], formats: list[int]) -> pa.Array:
+    """Each row as an Int16 field count then its fields: a DataRow's payload, and a tuple
+    of binary COPY."""
+    count = np.full(batch.num_rows, batch.num_columns, dtype=">i2")
     fields = [wire_fields(batch.column(i), types[i], formats[i] == 1)
               for i in range(batch.num_columns)]
-    size = np.full(batch.num_rows, 4 + 2, dtype=np.int64)
-    for f in fields:
-        size += np.asarray(pc.binary_length(f), dtype=np.int64)
-    header = np.empty(batch.num_rows, dtype=[("kind", "S1"), ("size", ">i4"), ("n", ">i2")])
-    header["kind"], header["size"], header["n"] = b"D", size, batch.num_columns
-    rows = pc.binary_join_element_wise(_fixed_width(header.tobytes(), 7, batch.num_rows),
+    return pc.binary_join_element_wise(_fixed_width(count.tobytes(), 2, batch.num_rows),
                                        *fields, _EMPTY)
-    return _concatenated(rows)
+
+
+def messages(kind: bytes, payloads: pa.Array) -> bytes:
+    """Each payload framed as one protocol message of ``kind``, end to end."""
+    if len(payloads) == 0:
+        return b""
+    header = np.empty(len(payloads), dtype=[("kind", "S1"), ("size", ">i4")])
+    header["kind"] = kind
+    header["size"] = np.asarray(pc.binary_length(payloads), dtype=np.int64) + 4
+    return _concatenated(pc.binary_join_element_wise(
+        _fixed_width(header.tobytes(), 5, len(payloads)), payloads, _EMPTY))
 
 
 def wire_fields(column: pa.Array, pgt: t.PgType, binary: bool) -> pa.Array:

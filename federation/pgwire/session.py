@@ -35,6 +35,7 @@ from federation.errors import (
 )
 from federation.pgwire import messages as m
 from federation.pgwire.colnames import name_columns_as_postgres
+from federation.pgwire.copy import CopyOut, parse_copy
 from federation.pgwire.encode import data_rows
 from federation.pgwire.params import parameter_types
 from federation.pgwire.pgcatalog import PgCatalog, references_catalog
@@ -351,6 +352,9 @@ class Session:
             return
         for text in statements:
             portal = Portal(text, [0])
+            if (copy := parse_copy(text)) is not None:
+                await self._copy_out(Portal(copy.sql, [0]), copy)
+                continue
             if await self._cursor_statement(portal, describe=True):
                 continue
             if not await self._session_statement(portal, describe=True):
@@ -532,6 +536,23 @@ class Session:
             await self.writer.drain()  # bounded buffering: wait for a slow client
         return False
 
+    async def _copy_out(self, portal: Portal, copy: CopyOut) -> None:
+        """COPY ... TO STDOUT: the answer as CopyData messages, a batch at a time."""
+        try:
+            await self._run(portal)
+            assert portal.schema is not None and portal.answer is not None
+            types = [pg_type(f.type) for f in portal.schema]
+            self.writer.write(copy.response(len(types)) + copy.start(portal.schema.names))
+            answer = portal.answer
+            while (batch := await self._work(
+                    lambda: _encoded(answer.read_next(), copy, types), portal.cancel)):
+                self.writer.write(batch[0])
+                portal.sent += batch[1]
+                await self.writer.drain()
+            self.writer.write(copy.end() + m.command_complete(f"COPY {portal.sent}"))
+        finally:
+            portal.close()
+
     async def _work(self, work: Callable[[], Any], cancel: Cancel) -> Any:
         """Run ``work`` off the event loop; a CancelRequest, or the client going away,
         interrupts it."""
@@ -623,6 +644,11 @@ class Session:
     async def _send(self, data: bytes) -> None:
         self.writer.write(data)
         await self.writer.drain()
+
+
+def _encoded(batch: pa.RecordBatch | None, copy: CopyOut, types: list[PgType]
+             ) -> tuple[bytes, int] | None:
+    return None if batch is None else (copy.rows(batch, types), batch.num_rows)
 
 
 def _client_gone(reader: asyncio.StreamReader) -> bool:
