@@ -38,6 +38,7 @@ class PostgresServer:
     datadir: Path
     bindir: Path
     run_as: str | None
+    log: Path | None = None  # the server log (pg_ctl -l)
 
     def _cmd(self, *args: str) -> list[str]:
         if self.run_as:
@@ -62,7 +63,9 @@ def available() -> bool:
     return _bindir() is not None
 
 
-def start_postgres() -> PostgresServer:
+def start_postgres(settings: dict[str, str] | None = None) -> PostgresServer:
+    """A fresh server on a free loopback port; ``settings`` are extra server settings
+    written to postgresql.conf (e.g. ``log_statement=all`` to record what clients send)."""
     bindir = _bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
@@ -75,10 +78,14 @@ def start_postgres() -> PostgresServer:
         shutil.chown(root, user=run_as)
     port = _free_port()
     server = PostgresServer(f"postgresql://concord@127.0.0.1:{port}/postgres", port, datadir,
-                            bindir, run_as)
+                            bindir, run_as, root / "server.log")
     subprocess.run(server._cmd(str(bindir / "initdb"), "-D", str(datadir), "-U", "concord",
                                "--auth=trust", "-E", "UTF8", "--locale=C"),
                    capture_output=True, check=True)
+    if settings:  # in postgresql.conf: values may hold spaces and quotes
+        with open(datadir / "postgresql.conf", "a", encoding="utf-8") as conf:
+            for name, value in settings.items():
+                conf.write(f"{name} = '{value.replace(chr(39), chr(39) * 2)}'\n")
     subprocess.run(server._cmd(str(bindir / "pg_ctl"), "-D", str(datadir), "-w", "-l",
                                str(root / "server.log"), "-o",
                                f"-p {port} -c listen_addresses=127.0.0.1 -k {root}",

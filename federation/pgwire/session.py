@@ -597,7 +597,9 @@ class Session:
         if keyword == "SHOW" and len(words) > 1:
             setting = " ".join(words[1:]).rstrip("; ").strip('"').lower()
             value = self.setting(setting)
-            portal.schema = pa.schema([(setting.split()[-1], pa.string())])
+            column = {"transaction isolation level": "transaction_isolation",
+                      "time zone": "timezone"}.get(setting, setting.split()[-1])
+            portal.schema = pa.schema([(column, pa.string())])
             if send:
                 portal.executed = True
                 portal.answer = TableStream(pa.table([[value]], schema=portal.schema))
@@ -626,6 +628,15 @@ class Session:
         return True
 
     def _set(self, assignment: str) -> None:
+        characteristics = re.match(r"SESSION\s+CHARACTERISTICS\s+AS\s+TRANSACTION\s+(.+?)"
+                                   r"\s*;?$", assignment, re.I | re.S)
+        if characteristics:  # Metabase's isolation level: the default of later transactions
+            for mode in re.split(r"\s*,\s*", characteristics.group(1)):
+                level = re.match(r"ISOLATION\s+LEVEL\s+(.+)", mode, re.I)
+                if level:
+                    self.params["default_transaction_isolation"] = " ".join(
+                        level.group(1).lower().split())
+            return
         match = re.match(r"(?:SESSION\s+|LOCAL\s+)?([\w.]+)\s*(?:=|\bTO\b)\s*(.+?)\s*;?$",
                          assignment, re.I)
         if match:
@@ -636,9 +647,14 @@ class Session:
                  "client_encoding": "UTF8", "datestyle": "ISO, MDY", "timezone": "UTC",
                  "standard_conforming_strings": "on", "transaction isolation level":
                  "read committed", "transaction_isolation": "read committed",
+                 "default_transaction_isolation": "read committed",
                  "default_transaction_read_only": "on", "transaction_read_only": "on",
                  "search_path": '"$user", public', "integer_datetimes": "on",
                  "max_identifier_length": "63", "lc_collate": "C", "lc_ctype": "C"}
+        if name in ("transaction isolation level", "transaction_isolation"):
+            # a transaction's level: SET SESSION CHARACTERISTICS sets the default
+            return self.params.get("transaction_isolation", self.params.get(
+                "default_transaction_isolation", known[name]))
         return self.params.get(name, known.get(name, ""))
 
     async def _send(self, data: bytes) -> None:
@@ -731,13 +747,18 @@ def _literal(value: Any) -> exp.Expression:
 _SESSION_FUNCTIONS = {"version", "current_schema", "current_database", "current_user",
                       "session_user", "current_setting", "pg_backend_pid", "current_catalog",
                       "user"}
+# a call of one of them: a function call, or a SQL value function (no parentheses); other
+# queries are left as they are, not round-tripped through sqlglot
+_SESSION_CALL = re.compile(r"\b(?:version|current_schema|current_database|current_setting|"
+                           r"pg_backend_pid)\s*\(|\b(?:current_user|session_user|"
+                           r"current_catalog|current_schema)\b|(?<![\w.\"])user\b(?!\s*[(\"])",
+                           re.I)
 
 
 def rewrite_session_functions(sql: str, session: Session) -> str:
     """``version()``, ``current_schema()``, ``current_setting('x')`` ... as literals, named
     as PostgreSQL names them."""
-    lowered = sql.lower()
-    if not any(name in lowered for name in _SESSION_FUNCTIONS):
+    if not _SESSION_CALL.search(re.sub(r"'(?:[^']|'')*'", "''", sql)):
         return sql
     try:
         tree = sqlglot.parse_one(sql, read="postgres")
@@ -778,6 +799,13 @@ def _function_name(node: exp.Expression) -> str | None:
         return "current_schema"
     if isinstance(node, exp.CurrentUser):
         return "current_user"
+    if type(node).__name__ == "SessionUser":
+        return "session_user"
+    if type(node).__name__ == "CurrentCatalog":
+        return "current_catalog"
+    if (isinstance(node, exp.Column) and not node.table and isinstance(node.this, exp.Identifier)
+            and not node.this.quoted and node.name.lower() == "user"):
+        return "user"  # a reserved word: never a column unless quoted
     if type(node).__name__ == "CurrentDatabase":
         return "current_database"
     if type(node).__name__ == "CurrentVersion":
