@@ -147,3 +147,32 @@ def test_output_names_keep_user_spelling(fed):
     result = fed.sql("SELECT amount, Amount AS TotalAmount, count(*) "
                      "FROM salesforce.opportunity GROUP BY ALL LIMIT 1")
     assert result.column_names == ["Amount", "TotalAmount", "count_star()"]
+
+
+def test_timestamp_pushdown_agrees_on_a_host_outside_utc(sandbox, monkeypatch):
+    """Pushed timestamps are UTC instants, so DuckDB must read naive timestamps in UTC
+    too, whatever the host's time zone: otherwise pushdown changes the answer."""
+    import datetime as dt
+    import time
+
+    from tests.conftest import make_federation
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        with make_federation(sandbox, cache_max_bytes=0) as fed:
+            created = fed.sql("SELECT CreatedDate FROM salesforce.Opportunity "
+                              "ORDER BY CreatedDate LIMIT 1 OFFSET 40").column(0)[0].as_py()
+            # two hours after that instant: inside the five hours New York is behind UTC
+            bound = created.replace(tzinfo=None) + dt.timedelta(hours=2)
+            sql = ("SELECT count(*) AS n FROM salesforce.Opportunity "
+                   f"WHERE CreatedDate < TIMESTAMP '{bound:%Y-%m-%d %H:%M:%S}'")
+            pushed = fed.sql(sql).to_pylist()[0]["n"]
+            assert fed.last_stats.scans[0].pushed  # the filter went to Salesforce
+            local = fed.sql(sql, pushdown=False).to_pylist()[0]["n"]
+            zone = fed.sql("SELECT current_setting('TimeZone') AS z").to_pylist()[0]["z"]
+        assert pushed == local >= 41
+        assert zone == "UTC"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
