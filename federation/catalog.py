@@ -158,11 +158,20 @@ class ServerSettings(_Strict):
     tls: TlsSettings | None = None
 
 
+class GovernanceSettings(_Strict):
+    """Who may see what, and the record of what they asked."""
+
+    # the hash-chained audit ledger every query is appended to (relative paths start at
+    # the catalog's folder); no ledger when unset
+    audit_ledger: str | None = None
+
+
 class CatalogModel(_Strict):
     version: Literal[1] = 1
     settings: Settings = Settings()
     model: ModelSettings = ModelSettings()
     server: ServerSettings = ServerSettings()
+    governance: GovernanceSettings = GovernanceSettings()
     sources: dict[str, SourceConfig]
 
     @field_validator("sources")
@@ -222,6 +231,10 @@ class Catalog:
         if login is None:
             return None
         return resolve_secret(login.password, f"server.users.{user}.password", self.base_dir)
+
+    def audit_ledger_path(self) -> Path | None:
+        ledger = self.model.governance.audit_ledger
+        return None if ledger is None else self.path_of(ledger)
 
     def path_of(self, name: str) -> Path:
         """A file named in the catalog (relative paths start at the catalog's folder)."""

@@ -17,6 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from federation import export as exporter
 from federation import render
+from federation.cli_audit import audit_app
 from federation.engine import Federation, connect
 from federation.errors import ConcordError
 from federation.planner import PlannedScan
@@ -28,6 +29,9 @@ err = Console(stderr=True, soft_wrap=True)  # an error stays one line
 _state = {"debug": False}
 
 CatalogOpt = Annotated[Path, typer.Option("--catalog", "-c", help="catalog file")]
+UserOpt = Annotated[str | None, typer.Option("--user", "-u", help="who is asking (the "
+                                            "catalog's default user if not given)")]
+app.add_typer(audit_app, name="audit")
 
 
 @app.callback()
@@ -77,12 +81,14 @@ def query(
     no_pushdown: Annotated[bool, typer.Option("--no-pushdown",
                                               help="fetch whole tables; filter locally")] = False,
     dialect: Annotated[str, typer.Option(help="duckdb or postgres")] = "duckdb",
+    user: UserOpt = None,
 ) -> None:
     """Run a query live against the sources."""
     if fmt not in render.FORMATS:
         raise ConcordError(f"unknown format {fmt!r}", hint="use " + "|".join(render.FORMATS))
     with _open(catalog) as fed, _ScanProgress(err.is_terminal) as progress:
-        table = fed.sql(sql, pushdown=not no_pushdown, dialect=dialect, progress=progress)
+        table = fed.sql(sql, pushdown=not no_pushdown, dialect=dialect, progress=progress,
+                        user=user)
         last = fed.last_stats
     try:
         render.write_result(table, fmt, output, out)
@@ -100,13 +106,15 @@ def export_(
     catalog: CatalogOpt = Path("catalog.yaml"),
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")]
     = False,
+    user: UserOpt = None,
 ) -> None:
     """Write a view, table or query to a file, with a manifest of its sources beside it."""
     if fmt not in exporter.FORMATS:
         raise ConcordError(f"unknown format {fmt!r}", hint="use " + "|".join(exporter.FORMATS))
     exporter.check_writable(output, force)  # before the query, not after a long wait
     with _open(catalog) as fed, _ScanProgress(err.is_terminal) as progress:
-        manifest = exporter.export(fed, target, fmt, output, force=force, progress=progress)
+        manifest = exporter.export(fed, target, fmt, output, force=force, progress=progress,
+                                   user=user)
     out.print(f"wrote {manifest['rows']} rows to {output} "
               f"(manifest {exporter.manifest_path(output)})", highlight=False, soft_wrap=True)
 

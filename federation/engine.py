@@ -21,10 +21,12 @@ from adapters.concord import ModelAdapter
 from adapters.contract import Adapter, TableInfo
 from adapters.http import RetryPolicy, SourceHTTP
 from adapters.registry import ADAPTERS
+from federation.audit import AuditLedger, query_record
 from federation.cache import ScanCache
 from federation.catalog import MODEL_SOURCE, Catalog, load_catalog
 from federation.errors import (
     CatalogError,
+    ConcordError,
     QueryCancelledError,
     SchemaMismatchError,
     SourceError,
@@ -68,9 +70,14 @@ class Cancel:
 class Federation:
     """Live SQL over the catalog's sources. Thread-safe; share one per process."""
 
-    def __init__(self, catalog: Catalog, *, pushdown: bool = True) -> None:
+    def __init__(self, catalog: Catalog, *, pushdown: bool = True,
+                 ledger: AuditLedger | None = None) -> None:
         self.catalog = catalog
         self.default_pushdown = pushdown
+        ledger_path = catalog.audit_ledger_path()
+        if ledger is None and ledger_path is not None:
+            ledger = AuditLedger(ledger_path)
+        self.ledger = ledger
         self.cache = ScanCache(catalog.settings.cache_max_bytes)
         self.local = LocalDuckDB()
         self.views = Views([BUILTIN_VIEWS] + [catalog.base_dir / folder
@@ -112,7 +119,7 @@ class Federation:
 
     def _build_runtime(self, source: str) -> SourceRuntime:
         if source == MODEL_SOURCE:
-            model = ModelAdapter(source, self.catalog.unified, query=self.sql,
+            model = ModelAdapter(source, self.catalog.unified, query=self._internal_sql,
                                  base_dir=self.catalog.base_dir)
             refresh = self.catalog.unified.identity.refresh_seconds
             return SourceRuntime(adapter=model, semaphore=threading.Semaphore(4),
@@ -153,30 +160,52 @@ class Federation:
         return self._plan(sql, self._pushdown(pushdown), dialect)
 
     def sql(self, sql: str, *, pushdown: bool | None = None, dialect: str = "duckdb",
-            progress: Progress | None = None, cancel: Cancel | None = None) -> pa.Table:
+            progress: Progress | None = None, cancel: Cancel | None = None,
+            user: str | None = None) -> pa.Table:
         """Answer ``sql`` live; statistics land in ``last_stats``. ``cancel`` lets another
         thread stop it (QueryCancelledError)."""
         with self.stream(sql, pushdown=pushdown, dialect=dialect, progress=progress,
-                         cancel=cancel) as result:
+                         cancel=cancel, user=user) as result:
             return result.read_all()
 
     def stream(self, sql: str, *, pushdown: bool | None = None, dialect: str = "duckdb",
                progress: Progress | None = None, cancel: Cancel | None = None,
-               batch_rows: int = BATCH_ROWS) -> ResultStream:
+               batch_rows: int = BATCH_ROWS, user: str | None = None) -> ResultStream:
         """Answer ``sql`` as DuckDB produces it, a record batch at a time. Sources are
         fetched before this returns; the answer is computed as it is read. Close the
-        stream (or use it as a context manager) if it is not read to the end."""
+        stream (or use it as a context manager) if it is not read to the end. The query
+        is recorded in the audit ledger (when the catalog keeps one) once it ends."""
+        return self._stream(sql, pushdown=pushdown, dialect=dialect, progress=progress,
+                            cancel=cancel, batch_rows=batch_rows, user=user, audited=True)
+
+    def _internal_sql(self, sql: str) -> pa.Table:
+        """A query the engine asks itself (the unified model's sources): not a user's, so
+        not a ledger record of its own."""
+        with self._stream(sql, audited=False) as result:
+            return result.read_all()
+
+    def _stream(self, sql: str, *, pushdown: bool | None = None, dialect: str = "duckdb",
+                progress: Progress | None = None, cancel: Cancel | None = None,
+                batch_rows: int = BATCH_ROWS, user: str | None = None,
+                audited: bool) -> ResultStream:
         started = time.perf_counter()
+        plan: Plan | None = None
+        stats: QueryStats | None = None
         try:
-            plan = self._plan(sql, self._pushdown(pushdown), dialect)
-        except SourceError as exc:  # discovery reached a source and failed
-            self._health.record_error(exc)
+            try:
+                plan = self._plan(sql, self._pushdown(pushdown), dialect)
+            except SourceError as exc:  # discovery reached a source and failed
+                self._health.record_error(exc)
+                raise
+            planned = time.perf_counter()
+            stats = QueryStats(sql=sql, pushdown=plan.pushdown,
+                               planning_ms=round((planned - started) * 1000, 2))
+            self._local.stats = stats
+            tables = self._fetch(plan, stats, progress, cancel)
+        except ConcordError as exc:
+            if audited:
+                self._audit(sql, user, plan, stats, started, outcome="error", error=exc)
             raise
-        planned = time.perf_counter()
-        stats = QueryStats(sql=sql, pushdown=plan.pushdown,
-                           planning_ms=round((planned - started) * 1000, 2))
-        self._local.stats = stats
-        tables = self._fetch(plan, stats, progress, cancel)
         stats.fetch_ms = round((time.perf_counter() - planned) * 1000, 2)
         oldest = max((s.data_age_seconds for s in stats.scans), default=0.0)
         stats.as_of = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=oldest)).isoformat(
@@ -185,13 +214,25 @@ class Federation:
         if cancel is not None:
             cancel.attach(cursor)
 
-        def release() -> None:
+        def release(result: ResultStream) -> None:
             if cancel is not None:
                 cancel.detach(cursor)
             cursor.close()
+            if audited:
+                self._audit(sql, user, plan, result.stats, started, outcome=result.outcome,
+                            error=result.error, digest=result.digest)
 
         return ResultStream(cursor, plan.local_sql, plan.output_names, stats,
                             on_close=release, batch_rows=batch_rows)
+
+    def _audit(self, sql: str, user: str | None, plan: Plan | None,
+               stats: QueryStats | None, started: float, *, outcome: str,
+               error: BaseException | None = None, digest: str | None = None) -> None:
+        if self.ledger is None:
+            return
+        self.ledger.append(query_record(
+            user=user, sql=sql, plan=plan, stats=stats, outcome=outcome, error=error,
+            digest=digest, duration_ms=(time.perf_counter() - started) * 1000))
 
     def _fetch(self, plan: Plan, stats: QueryStats, progress: Progress | None,
                cancel: Cancel | None) -> dict[str, pa.Table]:

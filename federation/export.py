@@ -71,7 +71,8 @@ def check_writable(output: Path, force: bool) -> None:
 
 
 def export(fed: Federation, target: str, fmt: str, output: Path, *, force: bool = False,
-           progress: Callable[..., None] | None = None) -> dict[str, Any]:
+           progress: Callable[..., None] | None = None,
+           user: str | None = None) -> dict[str, Any]:
     """Run ``target`` live, write it as ``fmt`` to ``output`` plus a manifest; return it.
 
     Both files are written to temporary names in the output's folder and renamed into
@@ -82,7 +83,7 @@ def export(fed: Federation, target: str, fmt: str, output: Path, *, force: bool 
     output = Path(output)
     check_writable(output, force)
     sql = target_sql(target)
-    table = fed.sql(sql, progress=progress)
+    table = fed.sql(sql, progress=progress, user=user)
     stats = fed.last_stats
     created = dt.datetime.now(dt.UTC)
     data_tmp: Path | None = None

@@ -8,6 +8,7 @@ is read to the end or closed.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Protocol
@@ -23,20 +24,26 @@ BATCH_ROWS = 16_384
 
 
 class ResultStream:
-    """Iterate for record batches; ``read_all()`` for a table. Close when done early."""
+    """Iterate for record batches; ``read_all()`` for a table. Close when done early.
+
+    ``outcome`` ends as ``ok`` (read to the end), ``incomplete`` (closed before) or
+    ``error``; ``digest`` is the SHA-256 of the batches sent (their Arrow IPC bytes), so the
+    audit ledger can record what a user was given."""
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection, local_sql: str,
                  output_names: list[str], stats: QueryStats, *,
-                 on_close: Callable[[], None], batch_rows: int = BATCH_ROWS) -> None:
+                 on_close: Callable[[ResultStream], None],
+                 batch_rows: int = BATCH_ROWS) -> None:
         self.stats = stats
+        self.outcome, self.error = "incomplete", None  # type: str, BaseException | None
         self._cursor, self._on_close = cursor, on_close
+        self._digest = hashlib.sha256()
         self._started = time.perf_counter()
         self._closed = False
         try:
             self._reader = cursor.sql(local_sql).to_arrow_reader(batch_rows)
         except BaseException as exc:
-            self.close()
-            raise _concord_error(exc) from None
+            self._fail(exc)
         schema = self._reader.schema
         if len(output_names) == len(schema):
             schema = pa.schema([f.with_name(n) for f, n in zip(schema, output_names,
@@ -50,13 +57,25 @@ class ResultStream:
         try:
             batch = self._reader.read_next_batch()
         except StopIteration:
+            self.outcome = "ok"
             self.close()
             return None
         except BaseException as exc:
-            self.close()
-            raise _concord_error(exc) from None
+            self._fail(exc)
         self.stats.rows_returned += batch.num_rows
-        return pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
+        batch = pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
+        self._digest.update(batch.serialize())
+        return batch
+
+    @property
+    def digest(self) -> str:
+        return self._digest.hexdigest()
+
+    def _fail(self, exc: BaseException) -> None:
+        error = _concord_error(exc)
+        self.outcome, self.error = "error", error
+        self.close()
+        raise error from None
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         while (batch := self.read_next()) is not None:
@@ -73,7 +92,7 @@ class ResultStream:
         self.stats.duckdb_ms = round((time.perf_counter() - self._started) * 1000, 2)
         self.stats.total_ms = round(self.stats.planning_ms + self.stats.fetch_ms
                                     + self.stats.duckdb_ms, 2)
-        self._on_close()
+        self._on_close(self)
 
     def __enter__(self) -> ResultStream:
         return self

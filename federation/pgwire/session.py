@@ -109,13 +109,13 @@ class ServerContext:
     catalog: PgCatalog | None = None
     sessions: dict[tuple[int, int], Session] = field(default_factory=dict)
 
-    def answer(self, sql: str, application: str, cancel: Cancel) -> Answer:
+    def answer(self, sql: str, application: str, cancel: Cancel, user: str) -> Answer:
         """A query's answer: the catalog's for pg_catalog/information_schema queries, the
-        engine's stream for everything else."""
+        engine's stream, as the logged-in user, for everything else."""
         if self.catalog is not None and references_catalog(sql):
             return TableStream(self.catalog.query(sql, application))
         return self.federation.stream(name_columns_as_postgres(sql), dialect="postgres",
-                                      cancel=cancel)
+                                      cancel=cancel, user=user)
 
     def describe(self, sql: str, application: str) -> pa.Schema:
         if self.catalog is not None and references_catalog(sql):
@@ -499,8 +499,9 @@ class Session:
                                      "end of transaction block")
         sql = rewrite_session_functions(portal.sql, self)
         application = self.params.get("application_name", "")
+        user = self.params.get("user", "")
         portal.answer = await self._work(
-            lambda: self.ctx.answer(sql, application, portal.cancel), portal.cancel)
+            lambda: self.ctx.answer(sql, application, portal.cancel, user), portal.cancel)
         portal.schema, portal.executed = portal.answer.schema, True
 
     async def _send_rows(self, portal: Portal, limit: int | None, formats: list[int]) -> bool:
