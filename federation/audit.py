@@ -146,8 +146,8 @@ class AuditLedger:
             return None
 
 
-def query_record(*, user: str | None, sql: str, plan: Any, stats: Any, outcome: str,
-                 error: BaseException | None, digest: str | None,
+def query_record(*, user: str | None, role: str | None, sql: str, plan: Any, stats: Any,
+                 outcome: str, error: BaseException | None, digest: str | None,
                  duration_ms: float) -> dict[str, Any]:
     """A query's ledger fields: who, what was asked and run, what was read, what came
     back. No credentials ever reach here: native requests are query texts, and errors are
@@ -155,7 +155,7 @@ def query_record(*, user: str | None, sql: str, plan: Any, stats: Any, outcome: 
     scans = list(stats.scans) if stats is not None else []
     return {
         "user": user,
-        "role": None,
+        "role": role,
         "sql": sql,
         "rewritten_sql": plan.local_sql if plan is not None else None,
         "sources": sorted({s.source for s in scans}),

@@ -25,6 +25,7 @@ from pydantic import (
 from adapters.contract import Credentials
 from adapters.registry import ADAPTERS
 from federation.errors import CatalogError
+from federation.policy import RolePolicy, UserPolicy
 
 
 class _Strict(BaseModel):
@@ -159,11 +160,29 @@ class ServerSettings(_Strict):
 
 
 class GovernanceSettings(_Strict):
-    """Who may see what, and the record of what they asked."""
+    """Who may see what, and the record of what they asked. With no users declared every
+    query is allowed (a single-user setup); once users are, unknown users are refused and
+    each user reads through their role's grants, masks and row filters."""
 
     # the hash-chained audit ledger every query is appended to (relative paths start at
     # the catalog's folder); no ledger when unset
     audit_ledger: str | None = None
+    # who a query without a user runs as (the CLI without --user, the dashboards)
+    default_user: str | None = None
+    users: dict[str, UserPolicy] = {}
+    roles: dict[str, RolePolicy] = {}
+
+    @model_validator(mode="after")
+    def _roles_exist(self) -> GovernanceSettings:
+        for name, user in self.users.items():
+            if user.role not in self.roles:
+                raise ValueError(f"governance.users.{name}.role names {user.role!r}, not a "
+                                 f"role in governance.roles ({', '.join(self.roles)})")
+        if self.default_user is not None and self.users and (
+                self.default_user not in self.users):
+            raise ValueError(f"governance.default_user {self.default_user!r} is not in "
+                             "governance.users")
+        return self
 
 
 class CatalogModel(_Strict):

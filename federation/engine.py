@@ -35,6 +35,7 @@ from federation.fetch import Progress, SourceRuntime, fetch_scans
 from federation.health import HealthBoard, SourceHealth
 from federation.local import LocalDuckDB
 from federation.planner import Plan, describe_query, plan_query
+from federation.policy import Guard, guard_for
 from federation.results import BATCH_ROWS, ResultStream
 from federation.stats import QueryStats
 from federation.views import BUILTIN as BUILTIN_VIEWS
@@ -151,13 +152,21 @@ class Federation:
 
     # -- queries ----------------------------------------------------------------------
 
-    def describe(self, sql: str, *, dialect: str = "duckdb") -> pa.Schema:
+    def describe(self, sql: str, *, dialect: str = "duckdb",
+                 user: str | None = None) -> pa.Schema:
         """The result's column names and types, without fetching or planning the fetch."""
-        return describe_query(sql, self, self.local, dialect=dialect, views=self.views)
+        return describe_query(sql, self, self.local, dialect=dialect, views=self.views,
+                              guard=self.guard(user))
 
     def explain(self, sql: str, *, pushdown: bool | None = None,
-                dialect: str = "duckdb") -> Plan:
-        return self._plan(sql, self._pushdown(pushdown), dialect)
+                dialect: str = "duckdb", user: str | None = None) -> Plan:
+        return self._plan(sql, self._pushdown(pushdown), dialect, self.guard(user))
+
+    def guard(self, user: str | None) -> Guard | None:
+        """What ``user`` may see (None: the catalog declares no users). Unknown users are
+        refused with PermissionDeniedError."""
+        governance = self.catalog.model.governance
+        return guard_for(governance.users, governance.roles, governance.default_user, user)
 
     def sql(self, sql: str, *, pushdown: bool | None = None, dialect: str = "duckdb",
             progress: Progress | None = None, cancel: Cancel | None = None,
@@ -191,9 +200,11 @@ class Federation:
         started = time.perf_counter()
         plan: Plan | None = None
         stats: QueryStats | None = None
+        guard: Guard | None = None
         try:
+            guard = self.guard(user) if audited else None
             try:
-                plan = self._plan(sql, self._pushdown(pushdown), dialect)
+                plan = self._plan(sql, self._pushdown(pushdown), dialect, guard)
             except SourceError as exc:  # discovery reached a source and failed
                 self._health.record_error(exc)
                 raise
@@ -204,7 +215,8 @@ class Federation:
             tables = self._fetch(plan, stats, progress, cancel)
         except ConcordError as exc:
             if audited:
-                self._audit(sql, user, plan, stats, started, outcome="error", error=exc)
+                self._audit(sql, user, guard, plan, stats, started, outcome="error",
+                            error=exc)
             raise
         stats.fetch_ms = round((time.perf_counter() - planned) * 1000, 2)
         oldest = max((s.data_age_seconds for s in stats.scans), default=0.0)
@@ -219,20 +231,22 @@ class Federation:
                 cancel.detach(cursor)
             cursor.close()
             if audited:
-                self._audit(sql, user, plan, result.stats, started, outcome=result.outcome,
-                            error=result.error, digest=result.digest)
+                self._audit(sql, user, guard, plan, result.stats, started,
+                            outcome=result.outcome, error=result.error, digest=result.digest)
 
         return ResultStream(cursor, plan.local_sql, plan.output_names, stats,
                             on_close=release, batch_rows=batch_rows)
 
-    def _audit(self, sql: str, user: str | None, plan: Plan | None,
+    def _audit(self, sql: str, user: str | None, guard: Guard | None, plan: Plan | None,
                stats: QueryStats | None, started: float, *, outcome: str,
                error: BaseException | None = None, digest: str | None = None) -> None:
         if self.ledger is None:
             return
         self.ledger.append(query_record(
-            user=user, sql=sql, plan=plan, stats=stats, outcome=outcome, error=error,
-            digest=digest, duration_ms=(time.perf_counter() - started) * 1000))
+            user=guard.user if guard else user or self.catalog.model.governance.default_user,
+            role=guard.role if guard else None, sql=sql, plan=plan, stats=stats,
+            outcome=outcome, error=error, digest=digest,
+            duration_ms=(time.perf_counter() - started) * 1000))
 
     def _fetch(self, plan: Plan, stats: QueryStats, progress: Progress | None,
                cancel: Cancel | None) -> dict[str, pa.Table]:
@@ -264,12 +278,13 @@ class Federation:
         """Statistics of the last query this thread ran."""
         return getattr(self._local, "stats", None)
 
-    def _plan(self, sql: str, pushdown: bool, dialect: str) -> Plan:
-        key = (sql, pushdown, dialect)
+    def _plan(self, sql: str, pushdown: bool, dialect: str, guard: Guard | None = None
+              ) -> Plan:
+        key = (sql, pushdown, dialect, guard.role if guard else None)
         plan = self._plans.get(key)
         if plan is None or self._schemas_expired(plan):
             plan = plan_query(sql, self, self.local, pushdown=pushdown, dialect=dialect,
-                              views=self.views)
+                              views=self.views, guard=guard)
             self._plans[key] = plan
         return plan
 

@@ -70,6 +70,12 @@ class NotAllowedError(ConcordError):
     kind = "not_allowed"
 
 
+class PermissionDeniedError(ConcordError):
+    """The user is unknown, or their role is not granted what the query reads."""
+
+    kind = "permission_denied"
+
+
 class SourceError(ConcordError):
     """A source system failed to answer; the query fails rather than answer partially."""
 

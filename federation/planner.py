@@ -36,6 +36,7 @@ from adapters.contract import Adapter, Column, Pushdown, ScanRequest, SortKey, T
 from federation.binder import bind_schema
 from federation.errors import QueryError
 from federation.local import LocalDuckDB
+from federation.policy import Guard, guard_tables
 from federation.pushthrough import MAX_PASSES, push_through
 from federation.sqlparse import parse_query, refuse_non_queries
 from federation.subplans import SubPlan, push_subplans, subplan_request
@@ -84,25 +85,38 @@ class Plan:
 
 
 def describe_query(sql: str, sources: Sources, local: LocalDuckDB, *, dialect: str = DIALECT,
-                   views: Views | None = None) -> pa.Schema:
+                   views: Views | None = None, guard: Guard | None = None) -> pa.Schema:
     """The result's columns without planning the fetch (no optimizer, no source call
     beyond schema discovery): what the wire server's Describe and catalog need."""
-    tree, bound = _bound_tree(sql, sources, dialect, views)
+    tree, bound = _bound_tree(sql, sources, dialect, views, guard)
     return bind_schema(local, *probe_query(tree, bound))
 
 
-def _bound_tree(sql: str, sources: Sources, dialect: str, views: Views | None
+def _bound_tree(sql: str, sources: Sources, dialect: str, views: Views | None,
+                guard: Guard | None = None
                 ) -> tuple[exp.Expression, dict[tuple[str, str], TableInfo]]:
+    """The query parsed, checked, its views expanded and its tables bound; behind the
+    user's guard (grants checked, filters and masks around every relation) when given."""
     tree = parse_query(sql, dialect)
     refuse_non_queries(tree)
+    if guard is not None:
+        guard.check_grants(tree, lambda name: views is not None and name.lower() in views)
     if views is not None:
-        tree = expand_views(tree, views)
-    return tree, bind_tables(tree, sources)
+        tree = expand_views(tree, views, guard=guard)
+    bound = bind_tables(tree, sources)
+    if guard is not None:
+        guard_tables(tree, [(table, f"{table.db.lower()}.{info.name}",
+                             [c.name for c in info.columns])
+                            for table in source_tables(tree)
+                            for info in [bound[(table.db.lower(), table.name.lower())]]],
+                     guard)
+    return tree, bound
 
 
 def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool = True,
-               dialect: str = DIALECT, views: Views | None = None) -> Plan:
-    tree, bound = _bound_tree(sql, sources, dialect, views)
+               dialect: str = DIALECT, views: Views | None = None,
+               guard: Guard | None = None) -> Plan:
+    tree, bound = _bound_tree(sql, sources, dialect, views, guard)
     output_names = bind_schema(local, *probe_query(tree.copy(), bound)).names
     schema = mapping_schema(bound)
     try:

@@ -10,11 +10,15 @@ read-only guard as user SQL.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
 from federation.errors import CatalogError, ConcordError, QueryError
 from federation.sqlparse import parse_query, refuse_non_queries
+
+if TYPE_CHECKING:
+    from federation.policy import Guard
 
 BUILTIN = Path(__file__).resolve().parents[1] / "views"
 VIEW_SCHEMA = "public"
@@ -53,8 +57,10 @@ class Views:
         return name.lower() in self._sql
 
 
-def expand_views(tree: exp.Expression, views: Views, depth: int = 0) -> exp.Expression:
-    """Replace every reference to a view with the view's query as an aliased subquery."""
+def expand_views(tree: exp.Expression, views: Views, depth: int = 0,
+                 guard: Guard | None = None) -> exp.Expression:
+    """Replace every reference to a view with the view's query as an aliased subquery
+    (behind the user's guard, when there is one: in nested views too)."""
     if depth > MAX_DEPTH:
         raise QueryError("views nest too deeply (a view that refers to itself?)",
                          hint="check the views for a cycle")
@@ -68,8 +74,12 @@ def expand_views(tree: exp.Expression, views: Views, depth: int = 0) -> exp.Expr
             continue
         if not schema and name.lower() in ctes:
             continue  # a CTE of the same name shadows the view
-        body = expand_views(views.tree(name), views, depth + 1)
+        body = expand_views(views.tree(name), views, depth + 1, guard)
         alias = table.alias or name
-        table.replace(exp.Subquery(this=body,
-                                   alias=exp.TableAlias(this=exp.to_identifier(alias))))
+        expanded = exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        if guard is not None:
+            guarded = guard.guarded(f"{VIEW_SCHEMA}.{name.lower()}", body,
+                                    list(body.named_selects), alias)
+            expanded = guarded if guarded is not body else expanded
+        table.replace(expanded)
     return tree

@@ -29,6 +29,7 @@ from federation.engine import Cancel, Federation
 from federation.errors import (
     ConcordError,
     NotAllowedError,
+    PermissionDeniedError,
     QueryCancelledError,
     QueryError,
     SourceError,
@@ -89,6 +90,8 @@ def sqlstate(error: ConcordError) -> str:
         return "25P02"  # in_failed_sql_transaction
     if isinstance(error, NotAllowedError):
         return "25006"  # read_only_sql_transaction
+    if isinstance(error, PermissionDeniedError):
+        return "42501"  # insufficient_privilege
     if isinstance(error, QueryError):
         text = error.message.lower()
         return next((code for needles, code in QUERY_SQLSTATES
