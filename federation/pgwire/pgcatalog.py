@@ -28,6 +28,7 @@ import pyarrow as pa
 from federation.engine import Federation
 from federation.errors import ConcordError, QueryError
 from federation.pgwire.types import pg_type
+from federation.policy import Guard
 
 log = logging.getLogger("concord.pgwire")
 PGC, PGIS = "pgc", "pgis"  # the private schemas standing in for pg_catalog, information_schema
@@ -248,7 +249,8 @@ class PgCatalog:
         self.federation = federation
         self.users = users
         self._lock = threading.Lock()
-        self._con: duckdb.DuckDBPyConnection | None = None
+        self._objects_seen: list[tuple[str, str, str, pa.Schema]] | None = None
+        self._cons: dict[str | None, duckdb.DuckDBPyConnection] = {}  # one per role
         self._built_at = 0.0
         self._logged: set[str] = set()
         self._closing = threading.Event()
@@ -257,9 +259,10 @@ class PgCatalog:
         """Stop a build in progress (the server is shutting down)."""
         self._closing.set()
 
-    def query(self, sql: str, application: str = "") -> pa.Table:
-        """Answer a catalog query (runs in a worker thread)."""
-        con = self._connection()
+    def query(self, sql: str, application: str = "", guard: Guard | None = None) -> pa.Table:
+        """Answer a catalog query (runs in a worker thread). With a guard, the catalog
+        lists only the relations the user's role is granted."""
+        con = self._connection(guard)
         text = rewrite(sql)
         try:
             with self._lock:
@@ -282,13 +285,20 @@ class PgCatalog:
             if not self._closing.is_set():
                 log.exception("catalog: building it failed")
 
-    def _connection(self) -> duckdb.DuckDBPyConnection:
+    def _connection(self, guard: Guard | None = None) -> duckdb.DuckDBPyConnection:
         ttl = self.federation.catalog.settings.schema_ttl_seconds
         with self._lock:
-            if self._con is None or time.monotonic() - self._built_at > ttl:
-                self._con = self._build()
+            if self._objects_seen is None or time.monotonic() - self._built_at > ttl:
+                self._objects_seen = self._objects()
+                self._cons.clear()
                 self._built_at = time.monotonic()
-            return self._con
+            role = guard.role if guard is not None else None
+            con = self._cons.get(role)
+            if con is None:
+                visible = [o for o in self._objects_seen if guard is None
+                           or guard.granted(f"{o[0]}.{o[1]}")]
+                con = self._cons[role] = self._build(visible)
+            return con
 
     def _objects(self) -> list[tuple[str, str, str, pa.Schema]]:
         """(schema, name, relkind, columns) of every view and reachable source table."""
@@ -313,10 +323,10 @@ class PgCatalog:
                 objects.append((source, name, "r", info.arrow_schema()))
         return objects
 
-    def _build(self) -> duckdb.DuckDBPyConnection:
+    def _build(self, objects: list[tuple[str, str, str, pa.Schema]]
+               ) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(":memory:", config={"enable_external_access": False})
         con.execute(f"CREATE SCHEMA {PGC}; CREATE SCHEMA {PGIS}")
-        objects = self._objects()
         schemas = ["public", *sorted({o[0] for o in objects} - {"public"})]
         nsp = {name: (PUBLIC_OID if name == "public" else FIRST_OID + i)
                for i, name in enumerate(schemas)}

@@ -116,14 +116,16 @@ class ServerContext:
         """A query's answer: the catalog's for pg_catalog/information_schema queries, the
         engine's stream, as the logged-in user, for everything else."""
         if self.catalog is not None and references_catalog(sql):
-            return TableStream(self.catalog.query(sql, application))
+            return TableStream(self.catalog.query(sql, application,
+                                                  self.federation.guard(user)))
         return self.federation.stream(name_columns_as_postgres(sql), dialect="postgres",
                                       cancel=cancel, user=user)
 
-    def describe(self, sql: str, application: str) -> pa.Schema:
+    def describe(self, sql: str, application: str, user: str) -> pa.Schema:
         if self.catalog is not None and references_catalog(sql):
-            return self.catalog.query(sql, application).schema
-        return self.federation.describe(name_columns_as_postgres(sql), dialect="postgres")
+            return self.catalog.query(sql, application, self.federation.guard(user)).schema
+        return self.federation.describe(name_columns_as_postgres(sql), dialect="postgres",
+                                        user=user)
 
 
 @dataclass
@@ -226,6 +228,11 @@ class Session:
             await self._send(m.error("FATAL", "28000", f'role "{user}" does not exist',
                                      hint="users are declared under server.users in the "
                                           "catalog"))
+            return False
+        try:
+            self.ctx.federation.guard(user)
+        except PermissionDeniedError as exc:
+            await self._send(m.error("FATAL", "28000", str(exc)))
             return False
         method = self.ctx.auth_method_of(user)
         try:
@@ -583,7 +590,8 @@ class Session:
 
     def _describe_sql(self, sql: str) -> pa.Schema:
         return self.ctx.describe(rewrite_session_functions(sql, self),
-                                 self.params.get("application_name", ""))
+                                 self.params.get("application_name", ""),
+                                 self.params.get("user", ""))
 
     def _row_shape(self, portal: Portal, formats: list[int] | None = None
                    ) -> tuple[list[str], list[PgType], list[int]]:

@@ -217,6 +217,30 @@ def test_the_wire_server_applies_the_logged_in_users_policy(fed, real_contacts):
             assert con.execute("SELECT 1").fetchone() == (1,)
 
 
+def test_the_wire_catalog_lists_only_granted_relations(sandbox, fed, tmp_path):
+    """psql, BI tools and SQLAlchemy learn nothing of relations the role may not read; a
+    login the governance section does not know is refused at connect."""
+    raw = sandbox.catalog()
+    secret = tmp_path / "stranger-password"
+    secret.write_text("stranger-pw", encoding="utf-8")
+    raw["server"]["users"]["stranger"] = {"password": {"file": str(secret)}}
+    raw["governance"] = GOVERNANCE
+    with Federation(parse_catalog(raw, base_dir=tmp_path)) as governed, \
+            running(governed) as server:
+        base = f"host=127.0.0.1 port={server.port} dbname=concord sslmode=disable"
+        with psycopg.connect(f"{base} user={DEMO_USER} password={demo_secret(DEMO_USER)}",
+                             autocommit=True) as con:
+            schemas = {r[0] for r in con.execute(
+                "SELECT nspname FROM pg_catalog.pg_namespace").fetchall()}
+            tables = {(r[0], r[1]) for r in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+        assert "salesforce" in schemas and "hubspot" not in schemas
+        assert ("public", "customer_360") in tables and ("salesforce", "Account") in tables
+        assert not {t for t in tables if t[0] in ("hubspot", "netsuite", "dynamics")}
+        with pytest.raises(psycopg.OperationalError, match="unknown user 'stranger'"):
+            psycopg.connect(f"{base} user=stranger password=stranger-pw")
+
+
 def test_exports_write_what_the_user_may_see(fed, real_contacts, tmp_path):
     out = tmp_path / "contacts.parquet"
     export(fed, CONTACTS, "parquet", out, user=DEMO_USER)
