@@ -7,6 +7,7 @@ their attribute name (``parentcustomerid``) holding the target's GUID.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from federation.errors import (
 
 API = "/api/data/v9.2"
 FORMATTED = "@OData.Community.Display.V1.FormattedValue"
+_UNKNOWN_PROPERTY = re.compile(r"Could not find a property named '([^']+)'")
 _ARROW = {
     "Uniqueidentifier": pa.string(), "String": pa.string(), "Memo": pa.string(),
     "Integer": pa.int64(), "BigInt": pa.int64(), "Decimal": pa.float64(),
@@ -147,7 +149,7 @@ class DynamicsAdapter(Adapter):
             "$select": "LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute,"
                        "DisplayName,IsCustomEntity",
         })
-        found = {e["LogicalName"]: e for e in body.get("value", [])}
+        found = {e["LogicalName"]: e for e in self._rows(body, "EntityDefinitions")}
         missing = [n for n in self.options.entities if n not in found]
         if missing:
             raise CatalogError(f"entities not found: {', '.join(missing)}", source=self.name,
@@ -165,7 +167,7 @@ class DynamicsAdapter(Adapter):
         path = f"{API}/EntityDefinitions(LogicalName='{logical}')/Attributes"
         if cast:
             path += f"/Microsoft.Dynamics.CRM.{cast}"
-        return self._get(path, None, object=logical, params=params).get("value", [])
+        return self._rows(self._get(path, None, object=logical, params=params), logical)
 
     def _entity_table(self, entity: dict[str, Any]) -> TableInfo:
         logical = entity["LogicalName"]
@@ -260,28 +262,78 @@ class DynamicsAdapter(Adapter):
             prefer.append(f"odata.maxpagesize={self.options.page_size}")
         headers = {"Prefer": ",".join(prefer)}
         schema = table.arrow_schema(request.columns)
-        body = self._get(f"{API}/{table.name}", ctx, object=table.name, headers=headers,
-                         params=params)
-        while True:
-            rows = body.get("value", [])
+        labelled: set[str] = set()  # choice columns whose missing labels were checked
+        url: str | None = f"{API}/{table.name}"
+        while url:
+            rows, url = self._page(table, url, ctx, headers, params)
+            params = None  # the next link carries the query
             ctx.metrics.pages += 1
             ctx.metrics.rows += len(rows)
-            yield self._batch(table, schema, rows)
-            next_link = body.get("@odata.nextLink")
-            if not next_link:
-                return
-            body = self._get(next_link, ctx, object=table.name, headers=headers)
+            yield self._batch(table, schema, rows, labelled)
 
-    def _batch(self, table: TableInfo, schema: pa.Schema,
-               rows: list[dict[str, Any]]) -> pa.RecordBatch:
+    def _page(self, table: TableInfo, url: str, ctx: ScanContext, headers: dict[str, str],
+              params: dict[str, str] | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page's rows and next link; a refused removed column becomes drift."""
+        try:
+            body = self._get(url, ctx, object=table.name, headers=headers, params=params)
+        except SchemaMismatchError as exc:
+            drift = self._unknown_property(table, exc)
+            if drift is None:
+                raise
+            raise drift from exc
+        rows = self._rows(body, table.name)
+        next_link = body.get("@odata.nextLink")
+        if next_link is not None and not isinstance(next_link, str):
+            raise self._malformed(table.name, f"@odata.nextLink is {next_link!r}")
+        return rows, next_link or None
+
+    def _rows(self, body: Any, object: str) -> list[dict[str, Any]]:
+        """The ``value`` array, checked: a proxy or a broken gateway must not read as 0 rows."""
+        rows = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            what = (f"'value' is {type(rows).__name__}, not an array" if rows is not None
+                    else "no 'value' array")
+            raise self._malformed(object, what)
+        if not all(isinstance(row, dict) for row in rows):
+            raise self._malformed(object, "a row in 'value' is not an object")
+        return rows
+
+    def _malformed(self, object: str, what: str) -> SourceError:
+        return SourceError(f"malformed response: {what}", source=self.name, object=object,
+                           hint="Dataverse (or a proxy in front of it) answered JSON that is "
+                                "not an OData collection; check the source URL and retry")
+
+    def _unknown_property(self, table: TableInfo,
+                          exc: SchemaMismatchError) -> SchemaMismatchError | None:
+        """Dataverse names the OData property it no longer knows: report it as its column."""
+        match = _UNKNOWN_PROPERTY.search(exc.message)
+        if match is None:
+            return None
+        for col in table.columns:
+            if (col.native_type != "label"
+                    and odata.odata_name(col.name, col.native_type) == match.group(1)):
+                return self._drift(table, col.name, "is no longer returned")
+        return None
+
+    def _batch(self, table: TableInfo, schema: pa.Schema, rows: list[dict[str, Any]],
+               labelled: set[str]) -> pa.RecordBatch:
         arrays = []
         for field in schema:
             col = table.column(field.name)
             assert col is not None
             if col.native_type == "label":
                 base = field.name.removesuffix(odata.LABEL_SUFFIX)
+                if rows and base not in rows[0]:
+                    raise self._drift(table, base, "is no longer returned")
                 key = f"{base}{FORMATTED}"
                 values = [row.get(key) for row in rows]
+                if base not in labelled:
+                    unlabelled = next((row[base] for row in rows
+                                       if row.get(base) is not None and row.get(key) is None),
+                                      None)
+                    if unlabelled is not None:
+                        self._check_still_choice(table, base, field.name, unlabelled)
+                        labelled.add(base)
             else:
                 key = odata.odata_name(field.name, col.native_type)
                 if rows and key not in rows[0]:
@@ -300,15 +352,28 @@ class DynamicsAdapter(Adapter):
                                                      f"{field.type}") from None
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
-    def _drift(self, table: TableInfo, field: str, what: str) -> SchemaMismatchError:
-        """Name the discovered type and the type Dataverse reports now."""
+    def _check_still_choice(self, table: TableInfo, base: str, label: str, value: Any) -> None:
+        """A value without its FormattedValue: fine for a value outside the option set,
+        drift when the column is no longer a choice (its labels would all read NULL)."""
+        now = self._current_types(table)
+        if now.get(base) not in odata.CHOICE_TYPES:
+            raise drift_error(self.name, table, base,
+                              f"sent {value!r} with no FormattedValue annotation ({label} "
+                              f"would read NULL)",
+                              now.get(base) if now else "unknown (cannot read its metadata)")
+
+    def _current_types(self, table: TableInfo) -> dict[str, str | None]:
+        """Attribute types as Dataverse reports them now (empty if it cannot say)."""
         logical = self._sets.get(table.name, table.name)
         try:
-            now = {a["LogicalName"]: a.get("AttributeType")
-                   for a in self._attributes(logical, **{"$select": "LogicalName,AttributeType"})}
+            return {a["LogicalName"]: a.get("AttributeType") for a in self._attributes(
+                logical, **{"$select": "LogicalName,AttributeType"})}
         except SourceError:
-            now = {}
-        return drift_error(self.name, table, field, what, now.get(field))
+            return {}
+
+    def _drift(self, table: TableInfo, field: str, what: str) -> SchemaMismatchError:
+        """Name the discovered type and the type Dataverse reports now."""
+        return drift_error(self.name, table, field, what, self._current_types(table).get(field))
 
 
 

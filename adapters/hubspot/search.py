@@ -4,11 +4,19 @@ A predicate becomes a small DNF: a list of groups (OR-ed), each a list of filter
 (AND-ed). HubSpot matches strings case-insensitively (inexact) except enumerations,
 which are case-sensitive (exact); string IN values must be sent lowercase. ``NOT`` is
 pushed only over a single exact filter, by inverting its operator.
+
+Multiple-checkbox enumerations hold several options joined by ``;`` and HubSpot does not
+document how EQ/IN/NEQ/NOT_IN treat them (the simulator matches them as sets), so only
+forms that return a superset under any reading are sent: ``=``/``IN`` of single options,
+inexact. Record ids are numbers to HubSpot, so ids that are not canonical integers stay
+local (HubSpot would reject them, or match ``'007'`` to record 7).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +43,9 @@ _INVERSE = {"EQ": "NEQ", "NEQ": "EQ", "LT": "GTE", "LTE": "GT", "GT": "LTE", "GT
 _STRINGS = {"string", "phone_number"}
 ID_COLUMN = "id"
 ID_PROPERTY = "hs_object_id"
+#: native type of a multiple-checkbox enumeration (``fieldType`` ``checkbox``)
+MULTI = "enumeration/checkbox"
+_ID = re.compile(r"0|[1-9][0-9]*")  # ASCII only: str.isdigit() accepts "²"
 
 
 def compile_groups(table: TableInfo, node: exp.Expression) -> Compiled | None:
@@ -72,6 +83,8 @@ def _leaf(leaf: Leaf) -> Compiled | None:
         if not leaf.negated:
             return None  # NOT_HAS_PROPERTY may skip "" values we read as NULL
         return Compiled([[{"propertyName": prop, "operator": "HAS_PROPERTY"}]], Pushdown.INEXACT)
+    if native == MULTI:
+        return _multi(prop, leaf)
     if isinstance(leaf, Compare):
         value = _value(native, leaf.value)
         if value is None:
@@ -91,11 +104,45 @@ def _leaf(leaf: Leaf) -> Compiled | None:
         if any(v is None for v in values) or native == "bool":
             return None
         if native in _STRINGS:
-            values = [v.lower() for v in values]  # HubSpot matches IN on lowercase values
+            values = _folded(values)
         fidelity = Pushdown.INEXACT if native in _STRINGS else Pushdown.EXACT
         return Compiled([[{"propertyName": prop, "operator": "IN", "values": values}]],
                         fidelity)
     return None  # LIKE: CONTAINS_TOKEN matches words, not substrings
+
+
+def _multi(prop: str, leaf: Leaf) -> Compiled | None:
+    """``=``/``IN`` of single options: a superset whether HubSpot matches sets or strings.
+
+    ``!=``/``NOT IN`` would drop ``'chess;golf'`` for ``!= 'golf'`` under set matching, and
+    ``= 'chess;golf'`` matches nothing there, so those stay local.
+    """
+    if isinstance(leaf, Compare) and leaf.op == "=":
+        values = [leaf.value]
+    elif isinstance(leaf, InList):
+        values = list(leaf.values)
+    else:
+        return None
+    if not all(isinstance(v, str) and v and ";" not in v for v in values):
+        return None
+    if len(values) == 1:
+        return _one(prop, "EQ", values[0], Pushdown.INEXACT)
+    return Compiled([[{"propertyName": prop, "operator": "IN", "values": values}]],
+                    Pushdown.INEXACT)
+
+
+def _folded(values: list[str]) -> list[str]:
+    """IN values as HubSpot's index stores them: lowercase, plus the casefolded form.
+
+    HubSpot compares IN values with a case-folded index without folding the values; the
+    fold may be ``lower()`` or ``casefold()`` (``'Straße'``: ``'straße'``/``'strasse'``),
+    so both are sent to keep the superset.
+    """
+    out: dict[str, None] = {}
+    for v in values:
+        out[v.lower()] = None
+        out[v.casefold()] = None
+    return list(out)
 
 
 def _one(prop: str, operator: str, value: str, fidelity: Pushdown) -> Compiled:
@@ -106,7 +153,9 @@ def _value(native: str, value: Any) -> str | None:
     if isinstance(value, bool):
         return ("true" if value else "false") if native == "bool" else None
     if isinstance(value, str):
-        return value if native in _STRINGS | {"enumeration", "id"} else None
+        if native == "id":
+            return value if _ID.fullmatch(value) else None  # hs_object_id is a number
+        return value if native in _STRINGS | {"enumeration"} else None
     if isinstance(value, Decimal):
         return format(value, "f") if native == "number" else None
     if isinstance(value, dt.datetime):
@@ -122,5 +171,15 @@ def _value(native: str, value: Any) -> str | None:
 
 
 def fits(groups: Groups, *, max_groups: int, max_per_group: int, max_total: int) -> bool:
+    """Whether ``groups`` stay within HubSpot's filter-count limits."""
     return (len(groups) <= max_groups and all(len(g) <= max_per_group for g in groups)
             and sum(len(g) for g in groups) <= max_total)
+
+
+def body_chars(body: dict[str, Any]) -> int:
+    """Size of a search body as sent (compact UTF-8 JSON, as httpx encodes it).
+
+    HubSpot refuses bodies over 3,000 characters; UTF-8 bytes are never fewer than
+    characters, so counting bytes is safe whichever HubSpot counts.
+    """
+    return len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())

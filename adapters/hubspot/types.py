@@ -7,9 +7,11 @@ booleans "true"/"false", dates "2024-01-31" or epoch milliseconds, datetimes ISO
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def arrow_type(hubspot_type: str) -> pa.DataType:
@@ -22,6 +24,7 @@ def arrow_type(hubspot_type: str) -> pa.DataType:
 
 
 _BOOLS = {"true": True, "false": False}
+_EPOCH = re.compile(r"-?[0-9]+")  # epoch milliseconds, possibly before 1970
 
 
 def convert(values: list[Any], target: pa.DataType) -> pa.Array:
@@ -50,20 +53,34 @@ def convert(values: list[Any], target: pa.DataType) -> pa.Array:
 
 
 def _temporal(values: list[Any], target: pa.DataType) -> pa.Array:
-    if any(isinstance(v, str) and v.isdigit() for v in values):  # epoch milliseconds
-        moments = [None if v is None else _from_ms(v) for v in values]
-        array = pa.array(moments, type=pa.timestamp("ms", tz="UTC"))
-        return array.cast(pa.date32()) if pa.types.is_date(target) else array
+    """Each value on its own: one page may mix ISO text and epoch milliseconds."""
+    epoch = [_is_epoch(v) for v in values]
+    texts = [None if v is None or ms else str(v) for v, ms in zip(values, epoch, strict=True)]
     try:
         if pa.types.is_date(target):
-            texts = [None if v is None else str(v)[:10] for v in values]
-            return pa.array(texts, type=pa.string()).cast(target)
-        return pa.array(values, type=pa.string()).cast(target)
+            texts = [None if t is None else t[:10] for t in texts]
+        parsed = pa.array(texts, type=pa.string()).cast(target)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        raise ValueError(_first_bad(values, dt.datetime.fromisoformat)) from None
+        originals = [None if ms else v for v, ms in zip(values, epoch, strict=True)]
+        raise ValueError(_first_bad(originals, dt.datetime.fromisoformat)) from None
+    if not any(epoch):
+        return parsed
+    moments = pa.array([_from_ms(v) if ms else None for v, ms in zip(values, epoch, strict=True)],
+                       type=pa.timestamp("ms", tz="UTC"))
+    if pa.types.is_date(target):
+        moments = moments.cast(target)
+    return pc.if_else(pa.array(epoch, type=pa.bool_()), moments, parsed)
 
 
-def _from_ms(value: str) -> dt.datetime:
+def _is_epoch(value: Any) -> bool:
+    """HubSpot sends some dates as epoch milliseconds (text, or a number) instead of ISO."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, str)
+                                      and _EPOCH.fullmatch(value) is not None)
+
+
+def _from_ms(value: str | int) -> dt.datetime:
     try:
         return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
     except (ValueError, OverflowError):

@@ -11,7 +11,7 @@ import pytest
 
 from federation.catalog import parse_catalog
 from federation.engine import Federation
-from federation.errors import AuthenticationError, SchemaMismatchError
+from federation.errors import AuthenticationError, SchemaMismatchError, SourceError
 from sandbox.projections.dataverse_model import DataverseOrg
 from sandbox.simulators.dynamics import DataverseSimConfig, DataverseSimulator
 from tests.sandbox.test_dynamics_simulator import make_org
@@ -101,9 +101,13 @@ def test_removed_column_is_named(env, monkeypatch):
         account = sim.org.entities["account"]
         attributes = [a for a in account.attributes if a.logical_name != "accountnumber"]
         sim.org.entities["account"] = dataclasses.replace(account, attributes=attributes)
-        with pytest.raises(SchemaMismatchError, match="dynamics.accounts: 0x80060888: Could not "
-                                                      "find a property named 'accountnumber'"):
+        with pytest.raises(SchemaMismatchError) as info:
             fed.sql("SELECT accountnumber FROM dynamics.accounts")
+    message = str(info.value)
+    assert message.startswith("dynamics.accounts.accountnumber: is no longer returned")
+    assert "discovered as String, now missing" in message
+    assert "rediscovers the schema on the next query" in message
+    assert info.value.field == "accountnumber"
 
 
 def test_choice_labels_and_label_pushdown(env, monkeypatch):
@@ -114,3 +118,70 @@ def test_choice_labels_and_label_pushdown(env, monkeypatch):
                          "WHERE industrycode_label = 'Accounting'")
     assert set(labels.column("industrycode_label").to_pylist()) == {"Accounting"}
     assert "$filter=(industrycode eq 1)" in sim.stats.data_requests[-1].replace("+", " ")
+
+
+def test_in_lists_use_the_in_function(env, monkeypatch):
+    sim, url = env
+    sql = ("SELECT name, industrycode FROM dynamics.accounts WHERE industrycode IN (1, 3) "
+           "AND name IN ('Acme Corp', 'ACME LABS', 'O''Brien & Sons', 'under_score Ltd')")
+    with federation(url, sim.org, monkeypatch) as fed:
+        fed.tables("dynamics")
+        sim.reset_stats()
+        pushed = fed.sql(sql)
+        sent = sim.stats.data_requests[-1].replace("+", " ")
+        superset = sim.stats.rows_returned
+        local = fed.sql(sql, pushdown=False)
+    assert "Microsoft.Dynamics.CRM.In(PropertyName='industrycode',PropertyValues=['1','3'])" \
+        in sent
+    assert "Microsoft.Dynamics.CRM.In(PropertyName='name',PropertyValues=['Acme Corp'," in sent
+    assert " or " not in sent
+    # Dataverse matches 'ACME LABS' to 'acme labs' (case-insensitive); DuckDB drops it again
+    assert superset == 3
+    assert sorted(pushed.to_pylist(), key=str) == sorted(local.to_pylist(), key=str) == [
+        {"name": "Acme Corp", "industrycode": 1}, {"name": "under_score Ltd", "industrycode": 1}]
+
+
+def test_choice_that_became_text_fails_its_label(env, monkeypatch):
+    """Only the label selected: the missing FormattedValue must not read as NULL labels."""
+    sim, url = env
+    with federation(url, sim.org, monkeypatch) as fed:
+        fed.tables("dynamics")
+        account = sim.org.entities["account"]
+        attributes = [dataclasses.replace(a, attribute_type="String", options=())
+                      if a.logical_name == "industrycode" else a for a in account.attributes]
+        sim.org.entities["account"] = dataclasses.replace(account, attributes=attributes)
+        with pytest.raises(SchemaMismatchError) as info:
+            fed.sql("SELECT industrycode_label FROM dynamics.accounts")
+    message = str(info.value)
+    assert message.startswith("dynamics.accounts.industrycode:")
+    assert "industrycode_label" in message and "discovered as Picklist, now String" in message
+
+
+def test_value_outside_the_option_set_has_a_null_label(env, monkeypatch):
+    """Still a choice column: a value without a label is NULL, not drift."""
+    sim, url = env
+    with federation(url, sim.org, monkeypatch) as fed:
+        fed.tables("dynamics")
+        account = sim.org.entities["account"]
+        records = [{**r, "industrycode": 99} if i == 0 else r
+                   for i, r in enumerate(account.records)]
+        sim.org.entities["account"] = dataclasses.replace(account, records=records)
+        result = fed.sql("SELECT industrycode, industrycode_label FROM dynamics.accounts "
+                         "WHERE industrycode = 99")
+    assert result.to_pylist() == [{"industrycode": 99, "industrycode_label": None}]
+
+
+@pytest.mark.parametrize("body", [{}, {"value": "x"}, {"value": ["x"]}, [],
+                                  {"value": [], "@odata.nextLink": 5}])
+def test_malformed_json_is_a_source_error(env, monkeypatch, body):
+    sim, url = env
+    with federation(url, sim.org, monkeypatch) as fed:
+        fed.tables("dynamics")
+        sim.inject(status=200, body=body, kinds=["data"])
+        try:
+            with pytest.raises(SourceError) as info:
+                fed.sql("SELECT name FROM dynamics.accounts")
+        finally:
+            sim.clear_faults()
+    assert type(info.value) is SourceError  # not drift: the schema did not change
+    assert str(info.value).startswith("dynamics.accounts: malformed response")

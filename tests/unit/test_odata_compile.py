@@ -21,6 +21,8 @@ ACCOUNTS = TableInfo("accounts", (
 ))
 COMPILER = FilterCompiler({"industrycode_label": {1: "Accounting", 2: "Banking", 3: "banking"}})
 GUID = "3f2a1c9e-0000-4000-8000-00000000d365"
+GUID2 = "3f2a1c9e-0000-4000-8000-00000000d366"
+IN = "Microsoft.Dynamics.CRM.In"
 
 
 def compiled(sql):
@@ -35,10 +37,30 @@ def compiled(sql):
     ("name LIKE 'Ac%'", "startswith(name,'Ac')", Pushdown.INEXACT),
     ("name LIKE '%Ac'", "endswith(name,'Ac')", Pushdown.INEXACT),
     ("name ILIKE '%ac%'", "contains(name,'ac')", Pushdown.INEXACT),
-    ("industrycode IN (1, 2)", "(industrycode eq 1 or industrycode eq 2)", Pushdown.EXACT),
+    ("industrycode IN (1, 2)", f"{IN}(PropertyName='industrycode',PropertyValues=['1','2'])",
+     Pushdown.EXACT),
+    ("numberofemployees IN (5, 10.0)",
+     f"{IN}(PropertyName='numberofemployees',PropertyValues=['5','10'])", Pushdown.EXACT),
+    ("revenue IN (1.5, -2)", f"{IN}(PropertyName='revenue',PropertyValues=['1.5','-2'])",
+     Pushdown.EXACT),
+    ("name IN ('Acme', 'O''Brien')",
+     f"""{IN}(PropertyName='name',PropertyValues=['Acme',"O'Brien"])""", Pushdown.INEXACT),
+    (f"accountid IN ('{GUID}')", f"{IN}(PropertyName='accountid',PropertyValues=['{GUID}'])",
+     Pushdown.EXACT),
+    ("NOT (industrycode IN (1))",
+     f"(not {IN}(PropertyName='industrycode',PropertyValues=['1']))", Pushdown.INEXACT),
+    # In takes attribute names (not _x_value), and its string values' conversion to
+    # dates, times and booleans is undocumented: these keep the eq chain.
+    (f"parentaccountid IN ('{GUID}', '{GUID2}')",
+     f"(_parentaccountid_value eq {GUID} or _parentaccountid_value eq {GUID2})", Pushdown.EXACT),
+    ("estimatedclosedate IN (DATE '2024-02-01', DATE '2024-03-01')",
+     "(estimatedclosedate eq 2024-02-01 or estimatedclosedate eq 2024-03-01)", Pushdown.EXACT),
+    ("donotemail IN (true)", "(donotemail eq true)", Pushdown.EXACT),
+    ("numberofemployees IN (1.5, 2)", "(numberofemployees eq 1.5 or numberofemployees eq 2)",
+     Pushdown.EXACT),
     ("industrycode_label = 'Banking'", "(industrycode eq 2)", Pushdown.EXACT),
     ("industrycode_label IN ('Accounting', 'banking')",
-     "(industrycode eq 1 or industrycode eq 3)", Pushdown.EXACT),
+     f"{IN}(PropertyName='industrycode',PropertyValues=['1','3'])", Pushdown.EXACT),
     (f"parentaccountid = '{GUID}'", f"_parentaccountid_value eq {GUID}", Pushdown.EXACT),
     ("parentaccountid IS NULL", "_parentaccountid_value eq null", Pushdown.EXACT),
     ("createdon >= TIMESTAMP '2024-01-01 10:00:00'", "createdon ge 2024-01-01T10:00:00Z",
