@@ -16,6 +16,7 @@ tables as ``<source>.<object>``); what a granted view reads inside is the view's
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -173,8 +174,14 @@ def _quoted(column: str) -> str:
 
 
 def _parse(text: str, relation: str) -> exp.Expression:
+    """A policy expression as a fresh tree (parsed once per text: planning is hot)."""
     try:
-        return sqlglot.parse_one(text, read="duckdb")
+        return _parsed(text).copy()
     except sqlglot.errors.ParseError as exc:
         raise QueryError(f"the policy for {relation} does not parse: {text}",
                          hint="fix governance.roles in the catalog") from exc
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> exp.Expression:
+    return sqlglot.parse_one(text, read="duckdb")
