@@ -39,6 +39,7 @@ class PostgresServer:
     bindir: Path
     run_as: str | None
     log: Path | None = None  # the server log (pg_ctl -l)
+    password: str | None = None  # the superuser's, when TCP logins need one (scram-sha-256)
 
     def _cmd(self, *args: str) -> list[str]:
         if self.run_as:
@@ -50,8 +51,12 @@ class PostgresServer:
             self._cmd(str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
                       "-U", "concord", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c",
                       sql),
-            capture_output=True, text=True, check=True)
+            capture_output=True, text=True, check=True, env=self._env())
         return out.stdout
+
+    def _env(self) -> dict[str, str] | None:
+        """psql's environment: the password travels in PGPASSWORD, never on a command line."""
+        return None if self.password is None else {**os.environ, "PGPASSWORD": self.password}
 
     def stop(self) -> None:
         subprocess.run(self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m",
@@ -63,9 +68,12 @@ def available() -> bool:
     return _bindir() is not None
 
 
-def start_postgres(settings: dict[str, str] | None = None) -> PostgresServer:
+def start_postgres(settings: dict[str, str] | None = None, *,
+                   password: str | None = None) -> PostgresServer:
     """A fresh server on a free loopback port; ``settings`` are extra server settings
-    written to postgresql.conf (e.g. ``log_statement=all`` to record what clients send)."""
+    written to postgresql.conf (e.g. ``log_statement=all`` to record what clients send).
+    With ``password``, TCP logins need a password (scram-sha-256) and the superuser
+    ``concord`` has that one, so clients' password handling is really exercised."""
     bindir = _bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
@@ -79,8 +87,17 @@ def start_postgres(settings: dict[str, str] | None = None) -> PostgresServer:
     port = _free_port()
     server = PostgresServer(f"postgresql://concord@127.0.0.1:{port}/postgres", port, datadir,
                             bindir, run_as, root / "server.log")
+    auth = ["--auth=trust"]
+    if password is not None:
+        server.password = password
+        pwfile = root / "pwfile"
+        pwfile.write_text(password + "\n", encoding="utf-8")
+        if run_as:
+            shutil.chown(pwfile, user=run_as)
+        pwfile.chmod(0o600)
+        auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
     subprocess.run(server._cmd(str(bindir / "initdb"), "-D", str(datadir), "-U", "concord",
-                               "--auth=trust", "-E", "UTF8", "--locale=C"),
+                               *auth, "-E", "UTF8", "--locale=C"),
                    capture_output=True, check=True)
     if settings:  # in postgresql.conf: values may hold spaces and quotes
         with open(datadir / "postgresql.conf", "a", encoding="utf-8") as conf:

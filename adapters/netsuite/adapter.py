@@ -4,8 +4,11 @@ Scans post SuiteQL to ``/services/rest/query/v1/suiteql`` with ``Prefer: transie
 page with ``limit``/``offset`` while ``hasMore`` says so. SuiteQL never returns more than
 100,000 rows of one query (an offset at the cap is refused), so a scan ordered by the
 table's key that reaches the cap continues with a new query for the rows after the last
-key (keyset split): every row arrives, never a silent 100,000. A table without a known key
-that matches more than the cap fails with a clear error instead.
+key (keyset split): every row arrives, never a silent 100,000. A top-N whose LIMIT could
+pass the cap is scanned the same way, by key without its ORDER BY and LIMIT, and DuckDB sorts
+and limits (continuing after the last sort value is not attempted: datetimes come back only
+to the second and numbers as text, so that value may not be exact). A table without a known
+key that matches more than the cap fails with a clear error instead.
 
 Authentication is an OAuth 2.0 access token, or token-based authentication (OAuth 1.0a
 HMAC-SHA256 over the exact URL, ``limit`` and ``offset`` included, signed afresh for every
@@ -14,6 +17,7 @@ attempt because NetSuite refuses a nonce it has seen).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -236,7 +240,16 @@ class NetSuiteAdapter(Adapter):
         return suiteql.can_sort(table, key)
 
     def native_request(self, table: TableInfo, request: ScanRequest) -> str:
-        return suiteql.build_suiteql(table, request)
+        return suiteql.build_suiteql(table, self._splittable(table, request))
+
+    def _splittable(self, table: TableInfo, request: ScanRequest) -> ScanRequest:
+        """The request without its ORDER BY and LIMIT when it is ordered and its LIMIT could
+        pass the result cap, so the scan can split by key; the engine sorts and limits."""
+        if not request.order_by or suiteql.key_columns(table) is None:
+            return request
+        if request.limit is None or request.limit > self.options.result_cap:
+            return dataclasses.replace(request, order_by=(), limit=None)
+        return request
 
     # -- scanning ---------------------------------------------------------------------
 
@@ -266,6 +279,7 @@ class NetSuiteAdapter(Adapter):
 
     def scan(self, table: TableInfo, request: ScanRequest,
              ctx: ScanContext) -> Iterator[pa.RecordBatch]:
+        request = self._splittable(table, request)
         schema = table.arrow_schema(request.columns)
         keys = None if request.order_by else suiteql.key_columns(table)
         cap = self.options.result_cap
@@ -280,7 +294,8 @@ class NetSuiteAdapter(Adapter):
                 body = self._page(text, offset, ctx, table.name)
                 items = body["items"]
                 total = int(body.get("totalResults") or 0)
-                if offset == 0 and total > cap and keys is None:
+                if offset == 0 and total > cap and keys is None and (
+                        request.limit is None or request.limit > cap):
                     raise SourceError(
                         f"the query matches {total:,} rows, more than the {cap:,} SuiteQL "
                         "returns, and the table has no unique key to continue after",

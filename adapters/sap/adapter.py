@@ -8,6 +8,8 @@ them, as for every other source.
 Scans send ``$format=json`` (SAP answers Atom XML otherwise), ``$select`` and ``$filter``,
 plus ``$orderby``/``$top`` for a top-N, and follow ``d.__next`` verbatim: SAP Gateway pages
 on the server (``$skiptoken``) and the next link is the only cursor it promises to honour.
+A ``__next`` on another origin (scheme, host, port) than the source's url is refused, not
+followed: the request would carry the Basic or Bearer credentials there (pyodata refuses too).
 """
 
 from __future__ import annotations
@@ -126,7 +128,9 @@ class SapAdapter(Adapter):
                                 hint="SAP refused the OData request Concord sent; rerun with "
                                      "--no-pushdown and report it")
 
-    def _json(self, url: str, ctx: ScanContext | None, object: str) -> dict[str, Any]:
+    def _json(self, url: str, ctx: ScanContext | None,
+              object: str) -> tuple[dict[str, Any], httpx.URL]:
+        """The ``d`` object of an OData v2 collection, and the URL it came from."""
         response = self._send(url, ctx, object=object)
         try:
             body = response.json()
@@ -141,7 +145,7 @@ class SapAdapter(Adapter):
             raise SourceError("answered JSON that is not an OData v2 collection ({\"d\": "
                               "{\"results\": [...]}})", source=self.name, object=object,
                               hint="check the source URL and service_root")
-        return d
+        return d, response.url
 
     # -- discovery ----------------------------------------------------------------------
 
@@ -266,7 +270,7 @@ class SapAdapter(Adapter):
                 ctx: ScanContext) -> Iterator[pa.RecordBatch]:
         """One request and its ``__next`` pages, followed verbatim until there is none."""
         while True:
-            d = self._json(url, ctx, table.name)
+            d, came_from = self._json(url, ctx, table.name)
             rows = d["results"]
             ctx.metrics.pages += 1
             ctx.metrics.rows += len(rows)
@@ -274,7 +278,21 @@ class SapAdapter(Adapter):
             next_link = d.get("__next")
             if not next_link:
                 return
-            url = str(next_link)
+            url = self._next_url(came_from, str(next_link), table.name)
+
+    def _next_url(self, came_from: httpx.URL, link: str, object: str) -> str:
+        """``__next`` resolved against the page it came with, refused when its origin is not
+        the source's: following it would hand the credentials to another server."""
+        target = came_from.join(link)
+        expected = httpx.URL(self.url)
+        if _origin(target) != _origin(expected):
+            raise SourceError(
+                f"the next-page link (__next) points at {_origin_text(target)}, not "
+                f"{_origin_text(expected)}; Concord does not send the credentials there",
+                source=self.name, object=object,
+                hint="the catalog url must be the address SAP Gateway itself uses for links "
+                     "(a proxy that rewrites the host makes Gateway name its internal one)")
+        return str(target)
 
     def _batch(self, table: TableInfo, schema: pa.Schema,
                rows: list[dict[str, Any]]) -> pa.RecordBatch:
@@ -303,6 +321,17 @@ class SapAdapter(Adapter):
         except SourceError:
             current = "unknown (cannot read $metadata)"
         return drift_error(self.name, table, field, what, current)
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port spelled out, as browsers compare."""
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host.lower(), url.port or default
+
+
+def _origin_text(url: httpx.URL) -> str:
+    scheme, host, port = _origin(url)
+    return f"{scheme}://{host}:{port}"
 
 
 def _url(path: str, params: dict[str, str]) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -88,14 +88,7 @@ class SqlAdapter(Adapter):
                 return sqlite.connect(str(path))
             import adbc_driver_postgresql.dbapi as postgres
 
-            url = self.url
-            password = self.credentials.get("password")
-            if password is not None:
-                parts = urlsplit(url)
-                host = parts.netloc.split("@")[-1]
-                user = parts.username or ""
-                url = parts._replace(netloc=f"{user}:{password}@{host}").geturl()
-            return postgres.connect(url)
+            return postgres.connect(_with_password(self.url, self.credentials.get("password")))
         except (CatalogError, SourceUnavailableError):
             raise
         except Exception as exc:  # noqa: BLE001 - ADBC raises driver-specific errors
@@ -282,6 +275,17 @@ def _to_decimal(array: pa.Array, target: pa.DataType) -> pa.Array:
     if pa.types.is_floating(array.type):
         array = pc.cast(pc.round(array, target.scale), wide, safe=False)
     return pc.cast(pc.cast(array, wide), target)
+
+
+def _with_password(url: str, password: str | None) -> str:
+    """``url`` with ``password`` in its userinfo, both percent-encoded: a password with
+    ``@``, ``/``, ``#`` or ``:`` would otherwise move the host, path or fragment."""
+    if password is None:
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    user = quote(unquote(parts.username or ""), safe="")  # the url may spell it encoded
+    return parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}").geturl()
 
 
 def _first_line(text: str) -> str:

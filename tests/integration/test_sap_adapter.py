@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -397,6 +400,64 @@ def test_wrong_password_names_where_it_comes_from(url: str,
     assert message.startswith("sap")
     assert f"env {PASSWORD_ENV}" in message and "hunter2-wrong" not in message
     assert "<html" not in message.lower()
+
+
+@contextmanager
+def _trap() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """Another server on loopback that records the headers of whatever reaches it and
+    answers an empty OData page (so following a link there would succeed silently)."""
+    seen: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server spelling
+            seen.append(dict(self.headers))
+            body = b'{"d": {"results": []}}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_cross_origin_next_is_refused(fed: Federation, sim: SapSimulator) -> None:
+    """A ``__next`` naming another host or port is not followed: the Basic credentials
+    would go with it. Same host, other port counts as another origin."""
+    path = f"/sap/opu/odata/sap/{SO}/A_SalesOrder?$format=json&$select=SalesOrder&$skiptoken=1"
+    with _trap() as (elsewhere, seen):
+        sim.inject(200, body={"d": {"results": [{"SalesOrder": "0000000001"}],
+                                    "__next": elsewhere + path}}, kinds=("data",))
+        with pytest.raises(SourceError) as info:
+            fed.sql("SELECT SalesOrder FROM sap.A_SalesOrder")
+    assert seen == []  # nothing, let alone the Authorization header, reached the other server
+    message = str(info.value)
+    assert message.startswith("sap.A_SalesOrder: the next-page link (__next) points at "
+                              f"{elsewhere}, not http://127.0.0.1:")
+    assert "does not send the credentials there" in message
+    assert PASSWORD not in message
+
+
+def test_relative_next_is_followed_on_the_same_origin(fed: Federation,
+                                                      sim: SapSimulator) -> None:
+    """A relative ``__next`` is resolved against the page it came with, stays on the
+    source's origin and is followed."""
+    rest = f"/sap/opu/odata/sap/{SO}/A_SalesOrder?$format=json&$select=SalesOrder&$skiptoken=2499"
+    sim.inject(200, body={"d": {"results": [{"SalesOrder": "0000000001"}], "__next": rest}},
+               kinds=("data",))
+    ids = fed.sql("SELECT SalesOrder FROM sap.A_SalesOrder").column("SalesOrder").to_pylist()
+    assert ids == ["0000000001", f"{N_ORDERS:010d}"]  # the injected row, then the last one
+    assert sim.stats.requests_by_kind["next"] == 1
 
 
 def test_429_then_success(fed: Federation, sim: SapSimulator) -> None:

@@ -15,7 +15,11 @@ from hypothesis import HealthCheck, given, settings
 
 from federation.catalog import parse_catalog
 from federation.engine import Federation
-from federation.errors import SchemaMismatchError, SourceUnavailableError
+from federation.errors import (
+    AuthenticationError,
+    SchemaMismatchError,
+    SourceUnavailableError,
+)
 from tests import postgres
 from tests.conftest import assert_matches_truth, normalize
 from tests.predicates import predicates
@@ -159,6 +163,54 @@ def test_database_down():
         fed.sql("SELECT * FROM legacy.orders")
 
 
+READER_PASSWORD = "p@ss/w0rd#1:%x"  # each of @ / # : % would move a part of a raw url
+
+
+@pytest.fixture(scope="module")
+def pg_password_server() -> Iterator[postgres.PostgresServer]:
+    """A server whose TCP logins need a password (scram-sha-256), with a reader role whose
+    name and password hold url delimiters."""
+    if not postgres.available():
+        pytest.fail("PostgreSQL server binaries are missing: `./run test` installs them with apt")
+    server = postgres.start_postgres(password="superuser-secret")
+    server.psql("CREATE ROLE \"erp@reader\" LOGIN PASSWORD '" + READER_PASSWORD + "'; "
+                "CREATE TABLE ledger (id int, amount numeric(10,2)); "
+                "INSERT INTO ledger VALUES (1, 5.25), (2, -1.50); "
+                "GRANT SELECT ON ledger TO \"erp@reader\"")
+    yield server
+    server.stop()
+
+
+def _reader_catalog(server: postgres.PostgresServer) -> dict:
+    return {"settings": {"cache_max_bytes": 0},
+            "sources": {"legacy": {
+                "type": "sql", "url": f"postgresql://erp%40reader@127.0.0.1:{server.port}/postgres",
+                "auth": {"password": {"env": "CONCORD_TEST_PG_PASSWORD"}}}}}
+
+
+def test_password_with_url_delimiters_logs_in(pg_password_server, monkeypatch):
+    """The password is percent-encoded into the url: unencoded, ``@`` ``/`` ``#`` moved the
+    host and the database and the login failed."""
+    monkeypatch.setenv("CONCORD_TEST_PG_PASSWORD", READER_PASSWORD)
+    with Federation(parse_catalog(_reader_catalog(pg_password_server),
+                                  base_dir=Path("."))) as fed:
+        result = fed.sql("SELECT id, amount FROM legacy.ledger WHERE amount > 0")
+    assert result.to_pylist() == [{"id": 1, "amount": Decimal("5.25")}]
+
+
+def test_wrong_password_is_an_authentication_error(pg_password_server, monkeypatch):
+    monkeypatch.setenv("CONCORD_TEST_PG_PASSWORD", "p@ss/w0rd#2:%x")
+    with Federation(parse_catalog(_reader_catalog(pg_password_server),
+                                  base_dir=Path("."))) as fed, \
+            pytest.raises(AuthenticationError) as info:
+        fed.sql("SELECT id FROM legacy.ledger")
+    message = str(info.value)
+    assert message.startswith("legacy: login refused (")
+    assert "password authentication failed" in message
+    assert "env CONCORD_TEST_PG_PASSWORD" in message  # where the password comes from
+    assert "w0rd" not in message and "w0rd%232" not in message  # never the secret itself
+
+
 def test_column_that_changed_type(pg_server):
     pg_server.psql("CREATE TABLE drift (id int, amount numeric(10,2)); "
                    "INSERT INTO drift VALUES (1, 5.25)")
@@ -194,3 +246,100 @@ def test_string_ordering_is_not_pushed(legacy, truth):
     sql = "SELECT status, max(customer) AS top FROM legacy.orders GROUP BY status"
     assert normalize(legacy.sql(sql)) == normalize(truth.sql(sql).to_arrow_table())
     assert "GROUP BY" not in legacy.last_stats.scans[0].native_request  # collation-dependent
+
+
+def _answer_and_scans(fed, sql):
+    """The answer with pushdown and the scans it sent; the answer without pushdown."""
+    result = fed.sql(sql)
+    scans = list(fed.last_stats.scans)
+    return result, scans, fed.sql(sql, pushdown=False)
+
+
+def test_join_ordered_by_columns_not_in_the_output_is_pushed(legacy, truth):
+    """ORDER BY a qualified column the output lacks used to keep the whole join local (both
+    tables fetched whole); the sort key now comes back as a hidden column."""
+    sql = ("SELECT a.order_no, b.priority FROM legacy.orders a JOIN legacy.orders b "
+           "ON a.cust_no = b.cust_no AND b.priority = 4 WHERE a.priority = 0 "
+           "ORDER BY a.total_amount DESC NULLS LAST, a.order_no, b.order_no LIMIT 10")
+    result, scans, unpushed = _answer_and_scans(legacy, sql)
+    expected = normalize(truth.sql(sql).to_arrow_table(), ordered=True)
+    assert normalize(result, ordered=True) == expected == normalize(unpushed, ordered=True)
+    assert result.column_names == ["order_no", "priority"]  # the hidden keys stay hidden
+    [scan] = scans  # one query: the join ran in the database
+    assert "JOIN" in scan.native_request
+    assert '"a"."total_amount" AS "__order_0"' in scan.native_request
+    # plain join rows may tie on every key, so the LIMIT stays with DuckDB
+    assert "LIMIT" not in scan.native_request
+    joined = truth.sql(sql.split(" ORDER BY")[0].replace(
+        "a.order_no, b.priority", "count(*)")).fetchall()[0][0]
+    assert scan.rows == joined
+
+
+# (sql, LIMIT sent to PostgreSQL, LIMIT sent to SQLite); None: the ORDER BY stays local
+TOP_N = [
+    # an OFFSET: the source returns LIMIT + OFFSET rows, DuckDB skips and limits again
+    ("SELECT a.cust_no, count(*) AS n, sum(a.total_amount) AS amount FROM legacy.orders a "
+     "JOIN legacy.orders b ON a.cust_no = b.cust_no AND b.priority = 4 GROUP BY 1 "
+     "ORDER BY n DESC, a.cust_no LIMIT 5 OFFSET 2", 7, 7),
+    # NULL keys: DuckDB sorts them last when descending, PostgreSQL first unless told;
+    # SQLite keeps decimals as REAL, so its order is not trusted
+    ("SELECT a.total_amount, count(*) AS n FROM legacy.orders a GROUP BY a.total_amount "
+     "ORDER BY a.total_amount DESC LIMIT 4", 4, None),
+    ("SELECT a.order_date, count(*) AS n FROM legacy.orders a GROUP BY 1 "
+     "ORDER BY 1 NULLS FIRST LIMIT 3", 3, None),  # SQLite dates are text
+    # an output name inside an expression (DuckDB reads it, the databases do not)
+    ("SELECT a.cust_no, count(*) AS n FROM legacy.orders a WHERE a.priority > 1 "
+     "GROUP BY 1 ORDER BY n + 1 DESC, a.cust_no LIMIT 3", 3, 3),
+    # string order depends on collation: the sub-plan is pushed, its ORDER BY is not
+    ("SELECT a.status, count(*) AS n FROM legacy.orders a GROUP BY 1 ORDER BY 1 LIMIT 2",
+     None, None),
+]
+
+
+@pytest.mark.parametrize("sql, postgres_limit, sqlite_limit", TOP_N, ids=[
+    "offset", "null-decimals-descending", "null-dates-first", "alias-in-expression",
+    "string-key"])
+def test_whole_query_top_n_is_pushed_when_the_source_picks_the_same_rows(
+        legacy, truth, sql, postgres_limit, sqlite_limit):
+    result, scans, unpushed = _answer_and_scans(legacy, sql)
+    expected = normalize(truth.sql(sql).to_arrow_table(), ordered=True)
+    assert normalize(result, ordered=True) == expected == normalize(unpushed, ordered=True)
+    [scan] = scans
+    dialect = legacy.adapter("legacy").sql_dialect
+    limit = postgres_limit if dialect == "postgres" else sqlite_limit
+    if limit is None:
+        assert "ORDER BY" not in scan.native_request and "LIMIT" not in scan.native_request
+        assert scan.rows > result.num_rows
+    else:
+        assert scan.native_request.endswith(f" LIMIT {limit}")
+        assert scan.rows == limit  # only the top rows travelled
+
+
+def test_top_n_with_ties_keeps_its_limit_local(legacy, truth):
+    """Counts tie: the database could keep other tied customers than DuckDB would."""
+    sql = ("SELECT a.cust_no, count(*) AS n FROM legacy.orders a GROUP BY 1 "
+           "ORDER BY n DESC LIMIT 3")
+    result = legacy.sql(sql)
+    [scan] = legacy.last_stats.scans
+    assert "LIMIT" not in scan.native_request and scan.rows == 37
+    assert result.column("n").to_pylist() == [r[1] for r in truth.sql(sql).fetchall()]
+
+
+def test_limit_and_union_inside_a_subplan_are_pushed(legacy, truth):
+    """A subquery's ORDER BY … LIMIT (keys that leave no ties) and a UNION ALL travel
+    inside the one pushed query."""
+    sql = ("SELECT t.cust_no, t.n, count(*) AS lines FROM (SELECT cust_no, count(*) AS n "
+           "FROM legacy.orders WHERE priority IN (0, 4) GROUP BY cust_no "
+           "ORDER BY n DESC, cust_no LIMIT 5) t JOIN (SELECT cust_no FROM legacy.orders "
+           "WHERE priority = 1 UNION ALL SELECT cust_no FROM legacy.orders WHERE priority = 3) u "
+           "ON u.cust_no = t.cust_no GROUP BY 1, 2")
+    result, scans, unpushed = _answer_and_scans(legacy, sql)
+    expected = normalize(truth.sql(sql).to_arrow_table())
+    assert normalize(result) == expected == normalize(unpushed)
+    [scan] = scans
+    assert "LIMIT 5" in scan.native_request and "UNION ALL" in scan.native_request
+    assert scan.rows == result.num_rows == 5
+    # with ties in the subquery's order, the database could keep other rows: stays local
+    tied = sql.replace("ORDER BY n DESC, cust_no LIMIT 5", "ORDER BY n DESC LIMIT 5")
+    legacy.sql(tied)
+    assert not any("LIMIT" in s.native_request for s in legacy.last_stats.scans)
