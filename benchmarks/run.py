@@ -243,6 +243,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=25.0)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/latest.json"))
+    parser.add_argument("--erp-only", action="store_true",
+                        help="only (h), with each ERP query's rows")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -256,6 +258,17 @@ def main() -> None:
             truth.execute(f'CREATE TABLE {system}."{name}" AS SELECT * FROM t')
             truth.unregister("t")
     opportunities = truth.sql("SELECT count(*) FROM salesforce.Opportunity").fetchall()[0][0]
+    if args.erp_only:
+        try:
+            erp = rows_ratio(box, truth, ERP_SELECTIVE)
+        finally:
+            box.stop()
+        print("| query | rows transferred | rows matching |\n| --- | --- | --- |")
+        for q in erp["queries"]:
+            print(f"| `{q['sql']}` | {q['transferred']:,} | {q['matching']:,} |")
+        print(f"| all | {sum(q['transferred'] for q in erp['queries']):,} | "
+              f"{sum(q['matching'] for q in erp['queries']):,} (ratio {erp['ratio']:.3f}) |")
+        return
     try:
         results = {
             "machine": {"python": platform.python_version(), "platform": platform.platform(),
