@@ -10,17 +10,20 @@ import datetime as dt
 import difflib
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from adapters.contract import Credentials
 from adapters.registry import ADAPTERS
@@ -51,6 +54,15 @@ class RetrySettings(_Strict):
     retry_after_max_seconds: float = Field(60.0, gt=0, le=3600)
 
 
+# Auth values that say who logs in rather than prove it: the only ones a catalog may hold
+# as plain text. Every other auth value (passwords, secrets, tokens, keys, NetSuite's
+# consumer_key and token_id, which NetSuite shows only once, and any key not listed here)
+# must be an env: or file: reference, so a catalog can be shared or committed.
+PLAIN_AUTH_KEYS = frozenset({"user", "username", "client_id", "account_id", "realm_id",
+                             "tenant_id"})
+INLINE_SECRET = "inline_secret"
+
+
 class SourceConfig(_Strict):
     type: str
     url: str
@@ -60,7 +72,7 @@ class SourceConfig(_Strict):
     requests_per_second: int | None = Field(None, ge=1, le=10000)  # client-side throttle
     timeout_seconds: float = Field(30.0, gt=0)
     retry: RetrySettings = RetrySettings()
-    # Plain values are fine for non-secrets such as a client id; secrets use env:/file:.
+    # Plain values only for PLAIN_AUTH_KEYS (a client id, a user name); secrets: env:/file:.
     auth: dict[str, str | SecretRef] = {}
     options: dict[str, Any] = {}
 
@@ -72,12 +84,29 @@ class SourceConfig(_Strict):
             raise ValueError(f"unknown source type {value!r} (known: {known})")
         return value
 
-    @model_validator(mode="after")
-    def _url_scheme(self) -> SourceConfig:
-        schemes = ADAPTERS[self.type].url_schemes
-        if not any(self.url.startswith(f"{s}:") for s in schemes):
-            raise ValueError("url must start with " + " or ".join(f"{s}://" for s in schemes))
-        return self
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, value: str, info: ValidationInfo) -> str:
+        """A field check (not a model check), so it is reported beside the other errors."""
+        adapter = ADAPTERS.get(info.data.get("type", ""))
+        if adapter is None:
+            return value  # the unknown type is the error to report
+        schemes = adapter.url_schemes
+        if not any(value.startswith(f"{s}:") for s in schemes):
+            raise ValueError("must start with " + " or ".join(f"{s}://" for s in schemes))
+        return value
+
+    @field_validator("auth")
+    @classmethod
+    def _no_inline_secrets(cls, value: dict[str, str | SecretRef]
+                           ) -> dict[str, str | SecretRef]:
+        inline = [key for key, ref in value.items()
+                  if isinstance(ref, str) and key.lower() not in PLAIN_AUTH_KEYS]
+        if inline:
+            raise PydanticCustomError(
+                INLINE_SECRET, "secrets must not be written in the catalog: {keys}",
+                {"keys": inline})
+        return value
 
 
 class Settings(_Strict):
@@ -185,35 +214,44 @@ class GovernanceSettings(_Strict):
         return self
 
 
+def _source_name(name: str) -> str:
+    """Checked per key, so a bad name is reported beside the errors inside its entry."""
+    if not name.isidentifier() or name.lower() != name:
+        raise ValueError(f"source name {name!r} must be a lowercase identifier")
+    if name == MODEL_SOURCE:
+        raise ValueError(f"source name {name!r} is reserved for the built-in "
+                         "unified-model source; rename it")
+    return name
+
+
 class CatalogModel(_Strict):
     version: Literal[1] = 1
     settings: Settings = Settings()
     model: ModelSettings = ModelSettings()
     server: ServerSettings = ServerSettings()
     governance: GovernanceSettings = GovernanceSettings()
-    sources: dict[str, SourceConfig]
-
-    @field_validator("sources")
-    @classmethod
-    def _names(cls, value: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
-        for name in value:
-            if not name.isidentifier() or name.lower() != name:
-                raise ValueError(f"source name {name!r} must be a lowercase identifier")
-            if name == MODEL_SOURCE:
-                raise ValueError(f"source name {name!r} is reserved for the built-in "
-                                 "unified-model source; rename it")
-        return value
+    sources: dict[Annotated[str, AfterValidator(_source_name)], SourceConfig]
 
     @model_validator(mode="after")
     def _record_systems_exist(self) -> CatalogModel:
-        for field_name, rule in self.model.system_of_record.items():
-            unknown = [s for s in rule.systems if s not in self.sources]
-            if unknown:
-                raise ValueError(
-                    f"model.system_of_record.{field_name}.systems names "
-                    f"{', '.join(map(repr, unknown))}, not a source in this catalog "
-                    f"(sources: {', '.join(self.sources)})")
+        rules = {name: rule.systems for name, rule in self.model.system_of_record.items()}
+        problems = _unknown_record_systems(rules, list(self.sources))
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+
+def _unknown_record_systems(rules: dict[str, list[str]], sources: list[str]) -> list[str]:
+    """``model.system_of_record`` entries naming a system that is not a catalog source."""
+    problems = []
+    for field_name, systems in rules.items():
+        unknown = [s for s in systems if s not in sources]
+        if unknown:
+            problems.append(
+                f"model.system_of_record.{field_name}.systems names "
+                f"{', '.join(map(repr, unknown))}, not a source in this catalog "
+                f"(sources: {', '.join(sources)})")
+    return problems
 
 
 class Catalog:
@@ -320,35 +358,77 @@ def load_catalog(path: str | os.PathLike[str]) -> Catalog:
 
 
 def parse_catalog(raw: Any, *, base_dir: Path, path: Path | None = None) -> Catalog:
+    """Validate ``raw``; every problem, each with its key path, in one CatalogError."""
     label = str(path) if path else "catalog"
     if not isinstance(raw, dict):
         raise CatalogError(f"{label}: expected a mapping with a 'sources' key")
+    problems: list[str] = []
+    model: CatalogModel | None = None
     try:
         model = CatalogModel.model_validate(raw)
     except ValidationError as exc:
-        errors = [e for e in exc.errors()
-                  if not ("str" in e["loc"] and e["type"] == "string_type")]  # union noise
-        raise CatalogError(f"{label}: " + "; ".join(_describe(e, raw) for e in errors),
-                           hint="fix the catalog entries named above") from None
-    for name, source in model.sources.items():
-        options_model = getattr(ADAPTERS[source.type], "Options", None)
+        for error in exc.errors():
+            if "str" in error["loc"] and error["type"] == "string_type":
+                continue  # union noise: the SecretRef branch explains the problem
+            problems.extend(_describe_all(error, raw))
+        problems.extend(_record_system_problems(raw))  # pydantic skips it after an error
+    problems.extend(_option_problems(raw))
+    if problems or model is None:
+        raise CatalogError(f"{label}: " + "; ".join(dict.fromkeys(problems)),
+                           hint="fix the catalog entries named above")
+    return Catalog(model, base_dir=base_dir, path=path)
+
+
+def _option_problems(raw: dict[str, Any]) -> list[str]:
+    """Each source's ``options`` against its adapter's Options, whatever else is wrong."""
+    problems: list[str] = []
+    sources = raw.get("sources")
+    for name, entry in (sources.items() if isinstance(sources, dict) else []):
+        if not isinstance(entry, dict) or not isinstance(entry.get("options", {}), dict):
+            continue
+        kind = entry.get("type")
+        options_model = getattr(ADAPTERS.get(kind) if isinstance(kind, str) else None,
+                                "Options", None)
         if options_model is None:
             continue
         try:
-            options_model.model_validate(source.options)
+            options_model.model_validate(entry.get("options", {}))
         except ValidationError as exc:
-            details = "; ".join(
-                _describe({**e, "loc": ("sources", name, "options", *e["loc"])}, raw)
-                for e in exc.errors()
-            )
-            raise CatalogError(f"{label}: {details}", hint="fix the catalog entries named above"
-                               ) from None
-    return Catalog(model, base_dir=base_dir, path=path)
+            problems.extend(_describe({**e, "loc": ("sources", name, "options", *e["loc"])}, raw)
+                            for e in exc.errors())
+    return problems
+
+
+def _record_system_problems(raw: dict[str, Any]) -> list[str]:
+    """The system-of-record check on the raw catalog, for when validation stopped early."""
+    model, sources = raw.get("model"), raw.get("sources")
+    rules = model.get("system_of_record") if isinstance(model, dict) else None
+    if not isinstance(rules, dict) or not isinstance(sources, dict):
+        return []
+    systems = {str(name): rule["systems"] for name, rule in rules.items()
+               if isinstance(rule, dict) and isinstance(rule.get("systems"), list)
+               and all(isinstance(s, str) for s in rule["systems"])}
+    return _unknown_record_systems(systems, [str(s) for s in sources])
+
+
+def _describe_all(error: dict[str, Any], raw: Any) -> list[str]:
+    """One line per problem: an inline-secrets error names each key on its own."""
+    if error["type"] == INLINE_SECRET:
+        where = ".".join(str(p) for p in error["loc"])
+        return [f"{where}.{key}: a secret must not be written in the catalog, use "
+                f"{{env: VAR}} or {{file: PATH}} (plain values are only for "
+                f"{', '.join(sorted(PLAIN_AUTH_KEYS))})" for key in error["ctx"]["keys"]]
+    if error["type"] == "value_error" and not error["loc"]:
+        message = error["msg"].removeprefix("Value error, ")
+        if message.startswith("model."):  # cross-section checks name their own key paths
+            return message.split("; ")
+    return [_describe(error, raw)]
 
 
 def _describe(error: dict[str, Any], raw: Any) -> str:
     """``sources.sf.retry.budgett: unknown key (did you mean budget?)``."""
-    loc = [str(p) for p in error["loc"] if not str(p).startswith(("str", "SecretRef"))]
+    loc = [str(p) for p in error["loc"]
+           if not str(p).startswith(("str", "SecretRef")) and str(p) != "[key]"]
     key_path = ".".join(loc) or "(top level)"
     if error["type"] == "extra_forbidden":
         suggestion = _suggest_key(error["loc"])
@@ -356,9 +436,6 @@ def _describe(error: dict[str, Any], raw: Any) -> str:
     message = error["msg"].removeprefix("Value error, ")
     if not loc and message.startswith("model."):
         return message  # a cross-section check that names its own key path
-    if message.startswith("url must start with"):
-        key_path = ".".join([*loc, "url"])
-        message = message.removeprefix("url ")
     return f"{key_path}: {message}"
 
 

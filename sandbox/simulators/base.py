@@ -10,19 +10,23 @@ JSON encoding, the extra stats and reset routes, and the body of an unknown hook
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+import struct
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-__all__ = ["Fault", "SimulatorBase"]
+__all__ = ["Fault", "NetworkFault", "SimulatorBase"]
 
 
 @dataclass
@@ -37,6 +41,20 @@ class Fault:
     retry_after: float | None = None
     body: Any = None  # JSON-able value, or str for a raw (e.g. HTML gateway) body
     kinds: tuple[str, ...] | None = None  # request kinds affected; None = all
+
+
+@dataclass
+class NetworkFault:
+    """One queued failure below HTTP, for the next ``count`` requests whose path contains
+    ``path_contains`` (None = any): ``stall`` sends nothing until the client hangs up (or
+    ``seconds`` pass, then a 504), ``reset`` starts a response and resets the TCP
+    connection midway through its body. Neither reaches the vendor's handler, so its
+    counters stay as if the request never arrived."""
+
+    mode: Literal["stall", "reset"]
+    count: int = 1
+    seconds: float = 30.0
+    path_contains: str | None = None
 
 
 class _Stats(Protocol):
@@ -67,11 +85,15 @@ class SimulatorBase(Generic[StatsT, FaultT]):
         self.stats: StatsT = self.stats_class()
         self._lock = threading.Lock()
         self._faults: deque[FaultT] = deque()
+        self._network_faults: deque[NetworkFault] = deque()
+        # (time.monotonic(), method, path) of each vendor request as it arrives, so tests
+        # can measure the client's waits (a Retry-After honoured, a backoff) at the server
+        self.request_log: deque[tuple[float, str, str]] = deque(maxlen=10_000)
         self.app = Starlette(
             routes=[
                 Route(
                     "/{path:path}",
-                    self._dispatch,
+                    self._arrive,
                     methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
                 )
             ]
@@ -81,6 +103,22 @@ class SimulatorBase(Generic[StatsT, FaultT]):
     # ------------------------------------------------------------------ vendor hooks
     async def _dispatch(self, request: Request) -> Response:
         raise NotImplementedError
+
+    async def _arrive(self, request: Request) -> Response:
+        """Log the request and apply a queued network fault before the vendor sees it."""
+        path = request.url.path
+        if path.startswith("/__sandbox/"):
+            return await self._dispatch(request)
+        self.request_log.append((time.monotonic(), request.method, path))
+        fault = self._take_network_fault(path)
+        if fault is None:
+            return await self._dispatch(request)
+        if fault.mode == "stall":  # until the client gives up (or ``seconds`` pass)
+            deadline = time.monotonic() + fault.seconds
+            while time.monotonic() < deadline and not await request.is_disconnected():
+                await asyncio.sleep(0.05)
+            return Response("stalled by the sandbox", 504, media_type="text/plain")
+        return _ResetMidway()
 
     def _stats_body(self) -> dict[str, Any]:
         """What GET ``/__sandbox/stats`` answers; vendors add their usage counters."""
@@ -100,9 +138,32 @@ class SimulatorBase(Generic[StatsT, FaultT]):
         with self._lock:
             self._faults.append(fault)
 
+    def inject_network(
+        self,
+        mode: Literal["stall", "reset"],
+        count: int = 1,
+        seconds: float = 30.0,
+        path_contains: str | None = None,
+    ) -> None:
+        """Make the next ``count`` requests (whose path contains ``path_contains``) time
+        out (``stall`` for ``seconds``) or lose their connection midway (``reset``)."""
+        with self._lock:
+            self._network_faults.append(NetworkFault(mode, count, seconds, path_contains))
+
+    def _take_network_fault(self, path: str) -> NetworkFault | None:
+        with self._lock:
+            for fault in self._network_faults:
+                if fault.path_contains is None or fault.path_contains in path:
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._network_faults.remove(fault)
+                    return fault
+        return None
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._network_faults.clear()
 
     def reset_stats(self) -> None:
         with self._lock:
@@ -168,3 +229,30 @@ class SimulatorBase(Generic[StatsT, FaultT]):
             getattr(self, reset)()
             return self.json_response({"ok": True})
         return self.json_response(self.unknown_hook_body, 404)
+
+
+class _ResetMidway(Response):
+    """Starts a 200 response, sends part of its body, then resets the connection (RST).
+
+    uvicorn hands its connection object to the app only as ``receive.__self__``; without it
+    the connection is simply closed midway, which clients see as a broken response too.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(b"", 200)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", b"4096")]})
+        await send({"type": "http.response.body", "body": b'{"totalSize": ',
+                    "more_body": True})
+        cycle = getattr(receive, "__self__", None)
+        transport = getattr(cycle, "transport", None)
+        if transport is None:
+            return  # uvicorn closes a connection whose response did not complete
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # linger 0: close() sends RST, as a dropped connection does
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+        cycle.disconnected = True  # uvicorn: the client is gone, nothing more to report

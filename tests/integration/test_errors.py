@@ -27,6 +27,71 @@ def test_unknown_column_suggests_the_right_one(fed):
                                "did you mean Amount?")
 
 
+@pytest.mark.parametrize("sql", [
+    "SELECT o.Amout FROM salesforce.Opportunity o",
+    "SELECT Opportunity.Amout FROM salesforce.Opportunity",
+    "SELECT o.Amout FROM salesforce.Opportunity o JOIN salesforce.Account a ON o.AccountId = a.Id",
+    "SELECT Amout FROM salesforce.Opportunity o JOIN salesforce.Account a ON o.AccountId = a.Id",
+    "SELECT a.Name FROM salesforce.Account a JOIN salesforce.Opportunity o "
+    "ON o.AccountId = a.Id WHERE o.Amout > 5",
+    "SELECT d.id FROM hubspot.deals d JOIN salesforce.Opportunity o ON o.Id = d.id "
+    "WHERE Amout > 5",
+])
+def test_unknown_column_names_source_object_and_fix(fed, sql):
+    """Qualified or not, alone or in a join: the table it was looked for in, and a fix."""
+    with pytest.raises(QueryError) as info:
+        fed.sql(sql)
+    assert str(info.value) == ("unknown column salesforce.Opportunity.Amout — "
+                               "did you mean Amount?")
+
+
+def test_unknown_column_of_a_subquery_names_its_alias(fed):
+    with pytest.raises(QueryError) as info:
+        fed.sql("WITH won AS (SELECT Id, Amount FROM salesforce.Opportunity WHERE IsWon) "
+                "SELECT w.Amout FROM won w")
+    assert str(info.value) == "unknown column w.Amout — did you mean Amount?"
+
+
+@pytest.mark.parametrize("sql, column, value, fix", [
+    ("SELECT Id FROM salesforce.Opportunity WHERE Amount > 'abc'",
+     "salesforce.Opportunity.Amount", "'abc'", "write a number without quotes"),
+    ("SELECT o.Id FROM salesforce.Opportunity o JOIN salesforce.Account a "
+     "ON o.AccountId = a.Id WHERE o.Amount IN (1, 'lots')",
+     "salesforce.Opportunity.Amount", "'lots'", "write a number without quotes"),
+    ("SELECT Id FROM salesforce.Opportunity WHERE CloseDate >= '2026-13-45'",
+     "salesforce.Opportunity.CloseDate", "'2026-13-45'", "write a date as 'YYYY-MM-DD'"),
+    ("SELECT Id FROM salesforce.Opportunity WHERE IsWon = 'maybe'",
+     "salesforce.Opportunity.IsWon", "'maybe'", "write true or false"),
+    ("SELECT * FROM (SELECT Id, Amount AS amt FROM salesforce.Opportunity) t WHERE amt > 'x'",
+     "amt (salesforce.Opportunity.Amount)", "'x'", "write a number without quotes"),
+])
+def test_a_literal_that_cannot_be_converted_fails_before_any_request(
+        fresh_fed, salesforce_sim, sql, column, value, fix):
+    """One line naming the column and the value, no internal relation names or rewritten
+    SQL, and nothing fetched: it is caught while binding over empty tables."""
+    from federation.pgwire.session import sqlstate
+
+    fresh_fed.tables("salesforce")
+    salesforce_sim.reset_stats()
+    with pytest.raises(QueryError) as info:
+        fresh_fed.sql(sql)
+    message = str(info.value)
+    assert message.startswith(f"cannot compare {column} with {value}: ")
+    assert fix in message
+    assert "\n" not in message and "__" not in message and "LINE" not in message
+    assert salesforce_sim.stats.requests_by_kind.get("query", 0) == 0
+    assert sqlstate(info.value) in ("22P02", "22007", "22008")  # what PostgreSQL says
+
+
+def test_valid_literals_of_every_type_still_run(fed, truth):
+    sql = ("SELECT Id FROM salesforce.Opportunity WHERE Amount > '5' AND CloseDate > "
+           "'2025-01-01' AND IsWon = 'true' AND CreatedDate >= '2025-06-01 12:00:00' "
+           "AND CreatedDate < CAST('2030-06-15 10:30:00.25+00' AS TIMESTAMPTZ) "
+           "AND CloseDate < DATE '2030-01-01'")
+    expected = truth.sql(sql).to_arrow_table().num_rows
+    assert fed.sql(sql).num_rows == expected > 0
+
+
 def test_unknown_table_and_source_suggest(fed):
     with pytest.raises(QueryError, match="unknown table salesforce.Opportunty — did you mean "
                                          "Opportunity"):
@@ -205,3 +270,68 @@ def test_malformed_response_per_adapter(sandbox, source, table, kind):
         finally:
             sim.clear_faults()
     assert str(info.value).startswith(f"{source}.{table}:")
+
+
+# -- retries measured at the simulator ---------------------------------------------------
+
+
+def _arrivals(sim, fragment: str) -> list[float]:
+    """When requests whose path contains ``fragment`` reached the simulator."""
+    return [at for at, _, path in list(sim.request_log) if fragment in path]
+
+
+def test_retry_after_is_waited_for(sandbox, salesforce_sim, truth):
+    """A 429 with Retry-After: 1 makes the adapter wait a second before asking again (its
+    own backoff here is at most 0.02 s, so only Retry-After explains the gap)."""
+    with federation_with_retry(sandbox) as federation:
+        federation.tables("salesforce")
+        salesforce_sim.request_log.clear()
+        salesforce_sim.inject(status=429, count=1, retry_after=1, kinds=["query"])
+        try:
+            result = federation.sql("SELECT Id FROM salesforce.Account")
+        finally:
+            salesforce_sim.clear_faults()
+        scan = federation.last_stats.scans[0]
+    assert result.num_rows == truth.sql("SELECT count(*) FROM salesforce.Account").fetchall()[0][0]
+    first, second = _arrivals(salesforce_sim, "/query")[:2]
+    assert second - first >= 0.9
+    assert scan.retries == 1
+
+
+# the request each CRM's scan of the table starts with, as a path fragment
+FIRST_REQUEST = {("salesforce", "Account"): "/query", ("hubspot", "deals"): "/objects/deals",
+                 ("dynamics", "accounts"): "/accounts"}
+
+
+def federation_with_timeout(sandbox, source: str, timeout: float) -> Federation:
+    raw = sandbox.catalog()
+    raw["settings"]["cache_max_bytes"] = 0
+    raw["sources"][source]["timeout_seconds"] = timeout
+    raw["sources"][source]["retry"] = {"backoff_initial_seconds": 0.01,
+                                       "backoff_max_seconds": 0.02}
+    return Federation(parse_catalog(raw, base_dir=Path(".")))
+
+
+@pytest.mark.parametrize("mode", ["stall", "reset"])
+@pytest.mark.parametrize("source, table", sorted(FIRST_REQUEST))
+def test_timeout_or_reset_midway_is_retried_then_succeeds(sandbox, truth, source, table, mode):
+    """A request that times out (the simulator stalls past the client's timeout) or whose
+    connection is reset midway through the response is sent again and the answer is whole."""
+    sim = sandbox.simulators[source]
+    fragment = FIRST_REQUEST[(source, table)]
+    with federation_with_timeout(sandbox, source, timeout=1.0) as federation:
+        federation.tables(source)  # discovery (and the token) done: the fault hits the scan
+        sim.request_log.clear()
+        sim.inject_network(mode, seconds=30.0, path_contains=fragment)
+        try:
+            result = federation.sql(f'SELECT * FROM {source}."{table}"')
+        finally:
+            sim.clear_faults()
+        scan = federation.last_stats.scans[0]
+    expected = truth.sql(f'SELECT count(*) FROM {source}."{table}"').fetchall()[0][0]
+    assert result.num_rows == expected
+    assert scan.retries == 1
+    arrivals = _arrivals(sim, fragment)
+    assert len(arrivals) >= 2
+    if mode == "stall":  # the retry went out when the 1 s timeout fired: not before, and not
+        assert 0.9 <= arrivals[1] - arrivals[0] < 20  # after the 30 s stall's own answer

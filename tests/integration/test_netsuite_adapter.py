@@ -37,7 +37,7 @@ from sandbox.simulators.netsuite import (
     SuiteQLEngine,
     TbaCredential,
 )
-from tests.conftest import normalize
+from tests.conftest import normalize, secret_ref
 from tests.predicates import predicates
 
 ADAPTERS.setdefault("netsuite", NetSuiteAdapter)  # until adapters/registry.py lists it
@@ -163,7 +163,8 @@ def catalog(url: str, auth: dict[str, Any], **options: Any) -> dict[str, Any]:
     return {
         "settings": {"cache_max_bytes": 0},
         "sources": {"netsuite": {
-            "type": "netsuite", "url": url, "auth": auth,
+            "type": "netsuite", "url": url,
+            "auth": {k: secret_ref(v) if isinstance(v, str) else v for k, v in auth.items()},
             "retry": {"backoff_initial_seconds": 0.05, "backoff_max_seconds": 0.2},
             "options": {"account_id": ACCOUNT, **options},
         }},

@@ -31,7 +31,7 @@ from sandbox.company import generate_company
 from sandbox.projections.erp_model import ErpField, OracleFusion
 from sandbox.projections.oracle import oracle_truth_tables, project_oracle
 from sandbox.simulators.oracle import OracleFusionSimulator, OracleSimConfig
-from tests.conftest import normalize
+from tests.conftest import normalize, secret_ref
 from tests.predicates import predicates
 
 ADAPTERS.setdefault("oracle", OracleAdapter)  # until adapters/registry.py lists it
@@ -47,7 +47,9 @@ def catalog(url: str, auth: dict[str, Any], **options: Any) -> dict[str, Any]:
     return {
         "settings": {"cache_max_bytes": 0},
         "sources": {"oracle": {
-            "type": "oracle", "url": url, "auth": auth,
+            "type": "oracle", "url": url,
+            "auth": {k: secret_ref(v) if isinstance(v, str) and k != "user" else v
+                     for k, v in auth.items()},
             "retry": {"backoff_initial_seconds": 0.05, "backoff_max_seconds": 0.2},
             "options": options,
         }},

@@ -39,7 +39,7 @@ from sandbox.projections.quickbooks import (
     quickbooks_truth_tables,
 )
 from sandbox.simulators.quickbooks import QuickBooksSimConfig, QuickBooksSimulator
-from tests.conftest import normalize
+from tests.conftest import normalize, secret_ref
 from tests.predicates import predicates
 
 ADAPTERS.setdefault("quickbooks", QuickBooksAdapter)  # until adapters/registry.py lists it
@@ -123,7 +123,8 @@ def catalog(url: str, token: Any = TOKEN, **options: Any) -> dict[str, Any]:
     return {
         "settings": {"cache_max_bytes": 0},
         "sources": {"quickbooks": {
-            "type": "quickbooks", "url": url, "auth": {"access_token": token},
+            "type": "quickbooks", "url": url,
+            "auth": {"access_token": secret_ref(token) if isinstance(token, str) else token},
             "retry": {"backoff_initial_seconds": 0.05, "backoff_max_seconds": 0.2},
             "options": {"realm_id": REALM, "requests_per_minute": None, **options},
         }},

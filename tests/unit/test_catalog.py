@@ -93,3 +93,65 @@ def test_secrets_from_env_and_file(tmp_path, monkeypatch):
     missing = parse_catalog(source(auth={"client_secret": {"file": "gone"}}), base_dir=tmp_path)
     with pytest.raises(CatalogError, match="sources.salesforce.auth.client_secret: cannot read"):
         missing.credentials("salesforce").get("client_secret")
+
+
+# -- secrets only from env: or file: -----------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["client_secret", "access_token", "refresh_token", "password",
+                                 "token_secret", "consumer_secret", "consumer_key", "token_id",
+                                 "private_key", "api_key", "Client_Secret", "something_new"])
+def test_inline_secret_is_refused_naming_its_key_path(key):
+    message = error_of(source(auth={"client_id": "x", key: "inline-secret-value"}))
+    assert (f"sources.salesforce.auth.{key}: a secret must not be written in the catalog, "
+            "use {env: VAR} or {file: PATH}") in message
+    assert "inline-secret-value" not in message
+
+
+def test_each_inline_secret_is_named():
+    message = error_of(source(auth={"client_secret": "s1", "access_token": "t1"}))
+    assert "sources.salesforce.auth.client_secret: a secret" in message
+    assert "sources.salesforce.auth.access_token: a secret" in message
+
+
+@pytest.mark.parametrize("key", ["user", "username", "client_id", "account_id", "realm_id",
+                                 "tenant_id"])
+def test_identifiers_may_be_plain(key):
+    raw = source(auth={key: "concord", "client_secret": {"env": "CONCORD_TEST_SECRET"}})
+    assert parse_catalog(raw, base_dir=Path(".")).credentials("salesforce").get(key) == "concord"
+
+
+def test_sandbox_catalog_references_every_secret(tmp_path):
+    from sandbox.run import PORT_OFFSETS, sandbox_catalog
+
+    urls = {name: f"http://127.0.0.1:{18100 + offset}" for name, offset in PORT_OFFSETS.items()}
+    raw = sandbox_catalog(urls, tenant_id="t", account_id="TSTDRV1", realm_id="1",
+                          data_dir=tmp_path)
+    catalog = parse_catalog(raw, base_dir=tmp_path)
+    assert catalog.credentials("salesforce").describe("client_secret").startswith("file ")
+
+
+# -- every problem at once ---------------------------------------------------------------
+
+
+def test_every_problem_is_reported_at_once():
+    bad = {**GOOD["sources"]["salesforce"], "url": "ftp://x", "retry": {"budgett": 3},
+           "options": {"batch_size": 5}, "auth": {"client_secret": "inline"}}
+    raw = {"sources": {"Sales": bad,
+                       "hubspot": {"type": "hubspot", "url": "http://127.0.0.1:1",
+                                   "auth": {"access_token": {"env": "X"}},
+                                   "options": {"search_requests_per_secnd": 4}}},
+           "model": {"system_of_record": {"credit_limit": {"systems": ["netsuite"]}}}}
+    message = error_of(raw)
+    for expected in [
+        "sources.Sales: source name 'Sales' must be a lowercase identifier",
+        "sources.Sales.url: must start with http:// or https://",
+        "sources.Sales.retry.budgett: unknown key (did you mean budget?)",
+        "sources.Sales.auth.client_secret: a secret must not be written in the catalog",
+        "sources.Sales.options.batch_size: Input should be greater than or equal to 200",
+        "sources.hubspot.options.search_requests_per_secnd: unknown key (did you mean "
+        "search_requests_per_second?)",
+        "model.system_of_record.credit_limit.systems names 'netsuite', not a source",
+    ]:
+        assert expected in message
+    assert message.count("; ") == 6 and "\n" not in message
