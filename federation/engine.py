@@ -235,7 +235,8 @@ class Federation:
                             outcome=result.outcome, error=result.error, digest=result.digest)
 
         return ResultStream(cursor, plan.local_sql, plan.output_names, stats,
-                            on_close=release, batch_rows=batch_rows)
+                            on_close=release, batch_rows=batch_rows,
+                            relations={s.relation: s.name for s in plan.scans})
 
     def _audit(self, sql: str, user: str | None, guard: Guard | None, plan: Plan | None,
                stats: QueryStats | None, started: float, *, outcome: str,

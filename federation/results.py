@@ -32,11 +32,12 @@ class ResultStream:
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection, local_sql: str,
                  output_names: list[str], stats: QueryStats, *,
-                 on_close: Callable[[ResultStream], None],
-                 batch_rows: int = BATCH_ROWS) -> None:
+                 on_close: Callable[[ResultStream], None], batch_rows: int = BATCH_ROWS,
+                 relations: dict[str, str] | None = None) -> None:
         self.stats = stats
         self.outcome, self.error = "incomplete", None  # type: str, BaseException | None
         self._cursor, self._on_close = cursor, on_close
+        self._relations = relations or {}  # engine relation -> source.object, for errors
         self._digest = hashlib.sha256()
         self._started = time.perf_counter()
         self._closed = False
@@ -72,7 +73,7 @@ class ResultStream:
         return self._digest.hexdigest()
 
     def _fail(self, exc: BaseException) -> None:
-        error = _concord_error(exc)
+        error = _concord_error(exc, self._relations)
         self.outcome, self.error = "error", error
         self.close()
         raise error from None
@@ -101,15 +102,20 @@ class ResultStream:
         self.close()
 
 
-def _concord_error(exc: BaseException) -> BaseException:
+def _concord_error(exc: BaseException, relations: dict[str, str] | None = None
+                   ) -> BaseException:
     """DuckDB's failure as Concord's: an interrupt while streaming arrives as an OSError
-    from the Arrow reader, other failures as duckdb.Error or ArrowException."""
+    from the Arrow reader, other failures as duckdb.Error or ArrowException. The message is
+    DuckDB's first line, with the engine's relations (``__scan_0``) named as the user
+    knows them (``salesforce.Account``); the rewritten SQL DuckDB quotes is left out."""
     text = str(exc)
     if isinstance(exc, duckdb.InterruptException) or "INTERRUPT" in text:
         return QueryCancelledError("the query was cancelled")
     if isinstance(exc, duckdb.Error | pa.ArrowException | OSError):
-        return QueryError(text.replace("\n\n", "\n").strip(),
-                          hint="DuckDB could not run the query")
+        first = next((line for line in text.splitlines() if line.strip()), text).strip()
+        for relation, name in sorted((relations or {}).items(), key=lambda r: -len(r[0])):
+            first = first.replace(relation, name)
+        return QueryError(first, hint="DuckDB could not run the query")
     return exc
 
 

@@ -92,6 +92,16 @@ def test_valid_literals_of_every_type_still_run(fed, truth):
     assert fed.sql(sql).num_rows == expected > 0
 
 
+def test_a_data_error_while_running_is_one_line_naming_the_source_table(fed):
+    """A value that fails only once rows arrive (no literal to check beforehand): DuckDB's
+    first line, the engine's relation named as the user's table, no rewritten SQL."""
+    with pytest.raises(QueryError) as info:
+        fed.sql("SELECT CAST(a.Name AS INTEGER) FROM salesforce.Account AS a")
+    message = str(info.value)
+    assert "Could not convert string" in message and "\n" not in message
+    assert "__scan" not in message and "LINE 1" not in message
+
+
 def test_unknown_table_and_source_suggest(fed):
     with pytest.raises(QueryError, match="unknown table salesforce.Opportunty — did you mean "
                                          "Opportunity"):
