@@ -158,6 +158,11 @@ class Federation:
         return describe_query(sql, self, self.local, dialect=dialect, views=self.views,
                               guard=self.guard(user))
 
+    def view_schema(self, view: str) -> pa.Schema:
+        """A view's columns for catalogs that list it (no data is read): as defined, not
+        as any user sees it, since the catalog lists each role's granted views itself."""
+        return describe_query(f"SELECT * FROM {view}", self, self.local, views=self.views)
+
     def explain(self, sql: str, *, pushdown: bool | None = None,
                 dialect: str = "duckdb", user: str | None = None) -> Plan:
         return self._plan(sql, self._pushdown(pushdown), dialect, self.guard(user))

@@ -38,7 +38,7 @@ from federation.errors import QueryError
 from federation.local import LocalDuckDB
 from federation.policy import Guard, guard_tables
 from federation.pushthrough import MAX_PASSES, push_through
-from federation.sqlparse import parse_query, refuse_non_queries
+from federation.sqlparse import parse_query, refuse_non_queries, source_tables
 from federation.subplans import SubPlan, push_subplans, subplan_request
 from federation.views import Views, expand_views
 
@@ -142,21 +142,6 @@ def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool
 
 
 # -- binding ------------------------------------------------------------------------------
-
-
-def source_tables(tree: exp.Expression) -> list[exp.Table]:
-    """Table references that are not CTE names or table functions."""
-    found: list[exp.Table] = []
-    for scope in traverse_scope(tree):
-        for source in scope.sources.values():
-            if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
-                found.append(source)
-    # tables inside scopes traverse_scope does not list as sources (e.g. lateral) still count
-    seen = {id(t) for t in found}
-    for table in tree.find_all(exp.Table):
-        if id(table) not in seen and isinstance(table.this, exp.Identifier) and table.db:
-            found.append(table)
-    return found
 
 
 def bind_tables(tree: exp.Expression, sources: Sources) -> dict[tuple[str, str], TableInfo]:

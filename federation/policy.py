@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import sqlglot
 from pydantic import BaseModel, ConfigDict
 from sqlglot import exp
-from sqlglot.optimizer.scope import traverse_scope
 
 from federation.errors import PermissionDeniedError, QueryError
+from federation.sqlparse import source_tables
 
 VIEW_SCHEMA = "public"
 #: named masks; anything else is a SQL expression with ``{column}`` in it
@@ -70,7 +70,7 @@ class Guard:
 
     def check_grants(self, tree: exp.Expression, is_view: Callable[[str], bool]) -> None:
         """Refuse the query if it names a relation the role is not granted."""
-        for table in referenced_relations(tree):
+        for table in source_tables(tree):
             name = relation_name(table, is_view)
             if not self.granted(name):
                 raise PermissionDeniedError(
@@ -146,16 +146,6 @@ def guard_tables(tree: exp.Expression, tables: list[tuple[exp.Table, str, list[s
         guarded = guard.guarded(relation, table, columns, table.alias_or_name)
         if guarded is not table:
             table.replace(guarded)
-
-
-def referenced_relations(tree: exp.Expression) -> list[exp.Table]:
-    """The tables a query names itself (CTE names and table functions left out)."""
-    found: list[exp.Table] = []
-    for scope in traverse_scope(tree):
-        for source in scope.sources.values():
-            if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
-                found.append(source)
-    return found
 
 
 def relation_name(table: exp.Table, is_view: Callable[[str], bool]) -> str:

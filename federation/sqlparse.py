@@ -12,6 +12,7 @@ import re
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.optimizer.scope import traverse_scope
 
 from federation.errors import NotAllowedError, QueryError
 
@@ -104,3 +105,18 @@ def _function_name(node: exp.Expression) -> str | None:
     if isinstance(node, exp.Func):
         return node.sql_name().lower()
     return None
+
+
+def source_tables(tree: exp.Expression) -> list[exp.Table]:
+    """Table references that are not CTE names or table functions."""
+    found: list[exp.Table] = []
+    for scope in traverse_scope(tree):
+        for source in scope.sources.values():
+            if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
+                found.append(source)
+    # tables inside scopes traverse_scope does not list as sources (e.g. lateral) still count
+    seen = {id(t) for t in found}
+    for table in tree.find_all(exp.Table):
+        if id(table) not in seen and isinstance(table.this, exp.Identifier) and table.db:
+            found.append(table)
+    return found

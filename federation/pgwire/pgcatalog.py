@@ -308,7 +308,7 @@ class PgCatalog:
             if self._closing.is_set():
                 raise QueryError("the server is shutting down")
             try:
-                objects.append(("public", view, "v", fed.describe(f"SELECT * FROM {view}")))
+                objects.append(("public", view, "v", fed.view_schema(view)))
             except ConcordError as exc:  # a view over a source that is down
                 log.warning("catalog: view %s left out: %s", view, exc)
         for source in fed.source_names():

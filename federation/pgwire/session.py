@@ -514,15 +514,20 @@ class Session:
             lambda: self.ctx.answer(sql, application, portal.cancel, user), portal.cancel)
         portal.schema, portal.executed = portal.answer.schema, True
 
-    async def _send_rows(self, portal: Portal, limit: int | None, formats: list[int]) -> bool:
-        """Send up to ``limit`` more rows (None: all); True when the answer is finished.
-        One batch is read and encoded at a time, and the next is read only once the client
-        has taken this one, so a slow client or a huge answer holds one batch in memory."""
+    async def _send_rows(self, portal: Portal, limit: int | None, formats: list[int],
+                         encode: Callable[[pa.RecordBatch], bytes] | None = None) -> bool:
+        """Send up to ``limit`` more rows (None: all) as DataRows, or as ``encode`` frames
+        them (COPY); True when the answer is finished. One batch is read and encoded at a
+        time, and the next is read only once the client has taken this one, so a slow
+        client or a huge answer holds one batch in memory."""
         if portal.answer is None and portal.pending is None:
             return True  # read to the end already, or a statement without rows
         assert portal.schema is not None
         types = [pg_type(f.type) for f in portal.schema]
         formats = _formats(formats, len(types))
+        if encode is None:
+            def encode(batch: pa.RecordBatch) -> bytes:
+                return data_rows(batch, types, formats)
         goal = None if limit is None else portal.sent + limit
 
         def next_rows() -> tuple[bytes, int] | None:  # in a worker thread
@@ -535,7 +540,7 @@ class Session:
             if goal is not None and batch.num_rows > goal - portal.sent:
                 batch, portal.pending = (batch.slice(0, goal - portal.sent),
                                          batch.slice(goal - portal.sent))
-            return data_rows(batch, types, formats), batch.num_rows
+            return encode(batch), batch.num_rows
 
         while goal is None or portal.sent < goal:
             chunk = await self._work(next_rows, portal.cancel)
@@ -554,12 +559,7 @@ class Session:
             assert portal.schema is not None and portal.answer is not None
             types = [pg_type(f.type) for f in portal.schema]
             self.writer.write(copy.response(len(types)) + copy.start(portal.schema.names))
-            answer = portal.answer
-            while (batch := await self._work(
-                    lambda: _encoded(answer.read_next(), copy, types), portal.cancel)):
-                self.writer.write(batch[0])
-                portal.sent += batch[1]
-                await self.writer.drain()
+            await self._send_rows(portal, None, [], lambda batch: copy.rows(batch, types))
             self.writer.write(copy.end() + m.command_complete(f"COPY {portal.sent}"))
         finally:
             portal.close()
@@ -672,11 +672,6 @@ class Session:
     async def _send(self, data: bytes) -> None:
         self.writer.write(data)
         await self.writer.drain()
-
-
-def _encoded(batch: pa.RecordBatch | None, copy: CopyOut, types: list[PgType]
-             ) -> tuple[bytes, int] | None:
-    return None if batch is None else (copy.rows(batch, types), batch.num_rows)
 
 
 def _client_gone(reader: asyncio.StreamReader) -> bool:
