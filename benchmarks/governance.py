@@ -39,14 +39,18 @@ ROLE = {
 }
 
 
-def planning_ms(fed: Federation, sql: str, user: str | None, repeat: int) -> float:
-    guard = fed.guard(user)
-    samples = []
+def planning_ms(runs: list[tuple[Federation, str | None]], sql: str, repeat: int
+                ) -> list[float]:
+    """Median uncached planning time of ``sql`` under each (federation, user), the
+    configurations interleaved in every round so drift on a shared machine hits all alike."""
+    guards = [(fed, fed.guard(user)) for fed, user in runs]
+    samples: list[list[float]] = [[] for _ in runs]
     for _ in range(repeat):
-        started = time.perf_counter()
-        plan_query(sql, fed, fed.local, views=fed.views, guard=guard)  # uncached
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+        for (fed, guard), times in zip(guards, samples, strict=True):
+            started = time.perf_counter()
+            plan_query(sql, fed, fed.local, views=fed.views, guard=guard)  # uncached
+            times.append((time.perf_counter() - started) * 1000)
+    return [statistics.median(times) for times in samples]
 
 
 def _warm(fed: Federation, user: str | None) -> None:
@@ -75,9 +79,8 @@ def main() -> None:
             print("| --- | --- | --- | --- | --- |")
             overheads = []
             for sql in QUERIES:
-                bare = planning_ms(plain, sql, None, args.repeat)
-                granted = planning_ms(fed, sql, "open", args.repeat)
-                guarded = planning_ms(fed, sql, "guarded", args.repeat)
+                bare, granted, guarded = planning_ms(
+                    [(plain, None), (fed, "open"), (fed, "guarded")], sql, args.repeat)
                 overheads.append(guarded / bare - 1)
                 print(f"| `{sql[:60]}` | {bare:.1f} | {granted:.1f} | {guarded:.1f} | "
                       f"{(guarded / bare - 1) * 100:+.1f}% |")

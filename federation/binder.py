@@ -9,6 +9,7 @@ names), and yields the result's column names exactly as DuckDB would name them.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -175,6 +176,23 @@ def bind_schema(local: LocalDuckDB, sql: str, relations: dict[str, pa.Schema],
         check_literals(con, _Query(sql, names, relations))
     return pa.schema([pa.field(name, kind) for name, kind in
                       zip(columns, types, strict=True)])
+
+
+@functools.lru_cache(maxsize=512)
+def _expression_type(local: LocalDuckDB, sql: str, kind: pa.DataType) -> pa.DataType:
+    with local.session({"__typed": pa.table({"v": pa.nulls(0, kind)})}) as con:
+        return con.sql(f"SELECT {sql} FROM __typed").limit(0).to_arrow_table().schema[0].type
+
+
+def expression_type(local: LocalDuckDB, template: str, kind: pa.DataType) -> pa.DataType:
+    """The type of ``template`` (SQL over ``{column}``) applied to a ``kind`` column, as
+    DuckDB binds it: what a mask turns a column into."""
+    try:
+        return _expression_type(local, template.replace("{column}", "v"), kind)
+    except duckdb.Error as exc:
+        raise QueryError(f"{template!r} does not apply to a {kind} column: "
+                         f"{str(exc).strip().splitlines()[0]}",
+                         hint="fix the mask in the catalog's governance.roles") from None
 
 
 # -- literals that cannot become the column's type ---------------------------------------

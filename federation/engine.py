@@ -88,6 +88,7 @@ class Federation:
         # Plans depend only on the SQL and the discovered schemas, so repeated queries
         # (dashboards, BI tools) skip planning; any rediscovery empties this.
         self._plans: LRUCache = LRUCache(maxsize=512)
+        self._guards: dict[str | None, Guard] = {}  # keeps each guard's memo across queries
         self._health = HealthBoard(self.source_names())
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -171,7 +172,13 @@ class Federation:
         """What ``user`` may see (None: the catalog declares no users). Unknown users are
         refused with PermissionDeniedError."""
         governance = self.catalog.model.governance
-        return guard_for(governance.users, governance.roles, governance.default_user, user)
+        guard = self._guards.get(user)
+        if guard is None:
+            guard = guard_for(governance.users, governance.roles, governance.default_user,
+                              user)
+            if guard is not None:
+                self._guards[user] = guard
+        return guard
 
     def sql(self, sql: str, *, pushdown: bool | None = None, dialect: str = "duckdb",
             progress: Progress | None = None, cancel: Cancel | None = None,

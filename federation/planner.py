@@ -33,10 +33,10 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
 from adapters.contract import Adapter, Column, Pushdown, ScanRequest, SortKey, TableInfo
-from federation.binder import bind_schema
+from federation.binder import bind_schema, expression_type
 from federation.errors import QueryError
 from federation.local import LocalDuckDB
-from federation.policy import Guard, guard_tables
+from federation.policy import Guard, TableGuard
 from federation.pushthrough import MAX_PASSES, push_through
 from federation.sqlparse import parse_query, refuse_non_queries, source_tables
 from federation.subplans import SubPlan, push_subplans, subplan_request
@@ -89,35 +89,29 @@ def describe_query(sql: str, sources: Sources, local: LocalDuckDB, *, dialect: s
     """The result's columns without planning the fetch (no optimizer, no source call
     beyond schema discovery): what the wire server's Describe and catalog need."""
     tree, bound = _bound_tree(sql, sources, dialect, views, guard)
-    return bind_schema(local, *probe_query(tree, bound))
+    return bind_schema(local, *probe_query(tree, bound, guard, local))
 
 
 def _bound_tree(sql: str, sources: Sources, dialect: str, views: Views | None,
                 guard: Guard | None = None
                 ) -> tuple[exp.Expression, dict[tuple[str, str], TableInfo]]:
-    """The query parsed, checked, its views expanded and its tables bound; behind the
-    user's guard (grants checked, filters and masks around every relation) when given."""
+    """The query parsed, checked, its views expanded and its tables bound; with the
+    user's guard, grants checked and every view behind its filters and masks (source
+    tables are guarded once qualified: ``guard_tables``)."""
     tree = parse_query(sql, dialect)
     refuse_non_queries(tree)
     if guard is not None:
         guard.check_grants(tree, lambda name: views is not None and name.lower() in views)
     if views is not None:
         tree = expand_views(tree, views, guard=guard)
-    bound = bind_tables(tree, sources)
-    if guard is not None:
-        guard_tables(tree, [(table, f"{table.db.lower()}.{info.name}",
-                             [c.name for c in info.columns])
-                            for table in source_tables(tree)
-                            for info in [bound[(table.db.lower(), table.name.lower())]]],
-                     guard)
-    return tree, bound
+    return tree, bind_tables(tree, sources)
 
 
 def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool = True,
                dialect: str = DIALECT, views: Views | None = None,
                guard: Guard | None = None) -> Plan:
     tree, bound = _bound_tree(sql, sources, dialect, views, guard)
-    output_names = bind_schema(local, *probe_query(tree.copy(), bound)).names
+    output_names = bind_schema(local, *probe_query(tree.copy(), bound, guard, local)).names
     schema = mapping_schema(bound)
     try:
         tree = qualify(tree, schema=schema, dialect=DIALECT, expand_stars=True,
@@ -134,9 +128,11 @@ def plan_query(sql: str, sources: Sources, local: LocalDuckDB, *, pushdown: bool
         raise _column_error(str(exc), bound) from exc
     scans: list[PlannedScan] = []
     if pushdown:
-        tree, subplans = push_subplans(tree, sources, local)
+        tree, subplans = push_subplans(tree, sources, local, keep_local=lambda table: (
+            guard is not None and _table_guard(guard, table, sources) is not None))
         scans = [_subplan_scan(sp) for sp in subplans]
-    scans += collect_scans(tree, sources, pushdown=pushdown, first_index=len(scans))
+    scans += collect_scans(tree, sources, pushdown=pushdown, first_index=len(scans),
+                           guard=guard)
     return Plan(sql=sql, local_sql=tree.sql(DIALECT), scans=scans, pushdown=pushdown,
                 output_names=output_names)
 
@@ -216,17 +212,21 @@ def duckdb_type(arrow: pa.DataType) -> str:
 
 
 def probe_query(
-    tree: exp.Expression, bound: dict[tuple[str, str], TableInfo]
+    tree: exp.Expression, bound: dict[tuple[str, str], TableInfo], guard: Guard | None,
+    local: LocalDuckDB,
 ) -> tuple[str, dict[str, pa.Schema], dict[str, str]]:
-    """The query as written, over empty relations: DuckDB binds it for names and errors."""
+    """The query as written, over empty relations: DuckDB binds it for names, types and
+    errors. Behind a guard, masked columns take their mask's type."""
     relations: dict[str, pa.Schema] = {}
     names: dict[str, str] = {}
     for i, table in enumerate(source_tables(tree)):
         source = table.db.lower()
         info = bound[(source, table.name.lower())]
         relation = f"__probe_{i}"
-        relations[relation] = info.arrow_schema()
         names[relation] = f"{source}.{info.name}"
+        relations[relation] = info.arrow_schema() if guard is None else guard.masked_schema(
+            names[relation], info.arrow_schema(),
+            lambda sql, kind: expression_type(local, sql, kind))
         _retarget(table, relation, default_alias=table.name)
     return tree.sql(DIALECT), relations, names
 
@@ -257,30 +257,53 @@ def _subplan_scan(subplan: SubPlan) -> PlannedScan:
 
 
 def collect_scans(tree: exp.Expression, sources: Sources, *, pushdown: bool,
-                  first_index: int = 0) -> list[PlannedScan]:
+                  first_index: int = 0, guard: Guard | None = None) -> list[PlannedScan]:
+    """One scan per source table reference; behind ``guard``, each guarded table is read
+    through its masks and row filters (``TableGuard.wrap``), and the filters are pushed
+    with the query's own predicates on unmasked columns."""
     scans: list[PlannedScan] = []
     scopes = list(traverse_scope(tree))
     needed = _columns_by_table(scopes)
     for scope in scopes:
-        for alias, node in scope.sources.items():
-            if not (isinstance(node, exp.Table) and node.db and isinstance(node.this,
-                                                                            exp.Identifier)):
+        for alias, node in list(scope.sources.items()):
+            if not _is_source_table(node):
                 continue
             source = node.db.lower()
             info = _lookup(sources.tables(source), node.name)
             assert info is not None  # bound earlier
             adapter = sources.adapter(source)
             relation = f"__scan_{first_index + len(scans)}"
-            columns = _request_columns(info, needed.get(id(node)), pushdown=pushdown)
+            shield = _table_guard(guard, node, sources) if guard is not None else None
+            read = needed.get(id(node), set())
+            columns = _request_columns(
+                info, read | (shield.condition_columns() if shield else set()),
+                pushdown=pushdown)
             scan = PlannedScan(relation=relation, source=source, table=info,
                                request=ScanRequest(table=info.name, columns=columns))
             if pushdown:
-                _push_filters(scan, scope, alias, adapter)
-                _push_top_n(scan, scope, alias, adapter)
+                _push_filters(scan, scope, alias, adapter, shield)
+                _push_top_n(scan, scope, alias, adapter, shield)
                 scan.pruned = _always_false(scope.expression)
             _retarget(node, relation, default_alias=alias)
+            if shield is not None:
+                node.replace(shield.wrap(node.copy(), [
+                    c.name.lower() for c in info.columns if c.name.lower() in read]
+                    or [columns[0].lower()]))  # COUNT(*): any one column carries the rows
             scans.append(scan)
     return scans
+
+
+def _is_source_table(node: object) -> bool:
+    return isinstance(node, exp.Table) and bool(node.db) and isinstance(node.this,
+                                                                         exp.Identifier)
+
+
+def _table_guard(guard: Guard, table: exp.Table, sources: Sources) -> TableGuard | None:
+    source = table.db.lower()
+    info = _lookup(sources.tables(source), table.name)
+    assert info is not None  # bound earlier
+    return guard.table_guard(f"{source}.{info.name}", [c.name for c in info.columns],
+                             table.alias_or_name)
 
 
 def _columns_by_table(scopes: list[Scope]) -> dict[int, set[str]]:
@@ -394,12 +417,18 @@ def _to_source_terms(node: exp.Expression, info: TableInfo) -> exp.Expression:
     return node.copy().transform(rename)
 
 
-def _push_filters(scan: PlannedScan, scope: Scope, alias: str, adapter: Adapter) -> None:
+def _push_filters(scan: PlannedScan, scope: Scope, alias: str, adapter: Adapter,
+                  shield: TableGuard | None = None) -> None:
+    """Push the conjuncts that filter this table alone: the role's row filters and the
+    query's own, except those on masked columns (they compare masked values, which the
+    source does not hold: pushing them would probe the real ones)."""
     select = scope.expression
-    if not isinstance(select, exp.Select):
-        return
+    candidates = list(shield.conditions) if shield is not None else []
+    if isinstance(select, exp.Select):
+        candidates += [c for c in _candidate_filters(select, alias)
+                       if shield is None or not shield.reads_masked(c)]
     pushed: list[exp.Expression] = []
-    for conjunct in _candidate_filters(select, alias):
+    for conjunct in candidates:
         term = _to_source_terms(conjunct, scan.table)
         fidelity = adapter.classify(scan.table, term)
         if fidelity is Pushdown.UNSUPPORTED:
@@ -413,7 +442,8 @@ def _push_filters(scan: PlannedScan, scope: Scope, alias: str, adapter: Adapter)
                                filters=tuple(pushed))
 
 
-def _push_top_n(scan: PlannedScan, scope: Scope, alias: str, adapter: Adapter) -> None:
+def _push_top_n(scan: PlannedScan, scope: Scope, alias: str, adapter: Adapter,
+                shield: TableGuard | None = None) -> None:
     """Push LIMIT (with its ORDER BY) when the source alone decides which rows qualify."""
     select = scope.expression
     if not isinstance(select, exp.Select) or len(scope.sources) != 1:
@@ -428,6 +458,9 @@ def _push_top_n(scan: PlannedScan, scope: Scope, alias: str, adapter: Adapter) -
         return
     exact = {sql for sql, fidelity in scan.pushed if fidelity is Pushdown.EXACT}
     where = select.args.get("where")
+    if shield is not None and any(_to_source_terms(c, scan.table).sql(DIALECT) not in exact
+                                  for c in shield.conditions):
+        return  # a row filter the source cannot apply exactly comes after its LIMIT
     for conjunct in _conjuncts(where.this if where else None):
         if isinstance(conjunct, exp.Boolean) and conjunct.this:
             continue
@@ -439,8 +472,9 @@ def _push_top_n(scan: PlannedScan, scope: Scope, alias: str, adapter: Adapter) -
     if count is None or skip is None:
         return
     keys = _sort_keys(select, alias, scan.table, adapter)
-    if keys is None:
-        return
+    if keys is None or (shield is not None and any(k.column.lower() in shield.masks
+                                                   for k in keys)):
+        return  # DuckDB sorts masked values; the source would sort the real ones
     scan.request = ScanRequest(table=scan.request.table, columns=scan.request.columns,
                                filters=scan.request.filters, limit=count + skip, order_by=keys)
 

@@ -18,22 +18,25 @@ from __future__ import annotations
 import fnmatch
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import pyarrow as pa
 import sqlglot
 from pydantic import BaseModel, ConfigDict
 from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from federation.errors import PermissionDeniedError, QueryError
 from federation.sqlparse import source_tables
 
 VIEW_SCHEMA = "public"
+DIALECT = "duckdb"
 #: named masks; anything else is a SQL expression with ``{column}`` in it
 MASKS = {
     "redact": "CASE WHEN {column} IS NULL THEN NULL ELSE '****' END",
     "email": "regexp_replace(CAST({column} AS VARCHAR), '^[^@]*', '****')",
-    "phone": "CASE WHEN {column} IS NULL THEN NULL ELSE '****' || "
-             "right(regexp_replace(CAST({column} AS VARCHAR), '[^0-9]', '', 'g'), 4) END",
+    # NULL in, NULL out: || and the string functions propagate it
+    "phone": "'****' || right(regexp_replace(CAST({column} AS VARCHAR), '[^0-9]', '', 'g'), 4)",
     "null": "NULL",
     "hash": "md5(CAST({column} AS VARCHAR))",
 }
@@ -65,6 +68,8 @@ class Guard:
     user: str
     role: str
     policy: RolePolicy
+    # what planning asks for each table, again and again: masks, table guards, schemas
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     # -- grants ----------------------------------------------------------------------------
 
@@ -81,42 +86,127 @@ class Guard:
     def granted(self, relation: str) -> bool:
         return any(_matches(relation, pattern) for pattern in self.policy.grants)
 
-    # -- guarding --------------------------------------------------------------------------
+    # -- guarding ----------------------------------------------------------------------------
 
-    def guarded(self, relation: str, reference: exp.Expression, columns: list[str],
-                alias: str) -> exp.Expression:
-        """``reference`` (a table or an expanded view) behind this role's filters and masks,
-        as a subquery named ``alias``; the reference itself when none apply."""
-        masks = self._masks(relation, columns)
-        conditions = [c for pattern, c in self.policy.row_filters.items()
-                      if _matches(relation, pattern)]
+    def guarded_view(self, relation: str, body: exp.Expression, alias: str
+                     ) -> exp.Subquery | None:
+        """An expanded view behind this role's filters and masks, as a subquery named
+        ``alias``; None when none apply. Views are guarded as they are expanded, before
+        qualification, so a filter may name any column of the view."""
+        masks = self._masks(relation, list(body.named_selects))
+        conditions = self._conditions(relation)
         if not masks and not conditions:
-            return reference
-        inner = reference.copy()
-        if isinstance(inner, exp.Table):
-            inner.set("alias", None)
-        source = inner if isinstance(inner, exp.Table) else exp.Subquery(
-            this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
-        star = exp.Star(**({"replace": [exp.alias_(_parse(text, relation), column,
-                                                   quoted=True)
-                                        for column, text in masks]} if masks else {}))
-        select = exp.select(star).from_(source)
-        for condition in conditions:
-            select = select.where(_parse(condition, relation))
-        return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+            return None
+        source = exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        star = exp.Star(**({"replace": [
+            exp.alias_(_parse(template.replace("{column}", _quoted(column)), relation),
+                       column, quoted=True)
+            for column, template in masks.items()]} if masks else {}))
+        return _guard_select([star], source, [_parse(c, relation) for c in conditions],
+                             exp.to_identifier(alias))
 
-    def _masks(self, relation: str, columns: list[str]) -> list[tuple[str, str]]:
+    def table_guard(self, relation: str, columns: list[str], alias: str
+                    ) -> TableGuard | None:
+        """This role's masks and filters on a source table read as ``alias`` (None when
+        none apply), for the scan that reads it."""
+        key = ("table", relation, tuple(columns), alias)
+        if key not in self._memo:
+            masks = self._masks(relation, columns)
+            conditions = self._conditions(relation)
+            self._memo[key] = TableGuard(
+                alias, {c.lower(): m for c, m in masks.items()},
+                [_qualified(_parse(c, relation), alias) for c in conditions],
+            ) if masks or conditions else None
+        return self._memo[key]
+
+    def masked_schema(self, relation: str, schema: pa.Schema,
+                      type_of: Callable[[str, pa.DataType], pa.DataType]) -> pa.Schema:
+        """``schema`` as this role reads it: masked columns take their mask's type
+        (``type_of(mask SQL over {column}, column type)``), so binding and Describe see
+        what the query will return."""
+        key = ("schema", relation, schema)
+        if key not in self._memo:
+            self._memo[key] = self._masked_schema(relation, schema, type_of)
+        return self._memo[key]
+
+    def _masked_schema(self, relation: str, schema: pa.Schema,
+                       type_of: Callable[[str, pa.DataType], pa.DataType]) -> pa.Schema:
+        masks = self._masks(relation, schema.names)
+        if not masks:
+            return schema
+        fields = []
+        for column in schema:
+            if column.name in masks:
+                try:
+                    column = column.with_type(type_of(masks[column.name], column.type))
+                except QueryError as exc:
+                    raise QueryError(f"the mask on {relation}.{column.name}: {exc.message}",
+                                     hint=exc.hint) from None
+            fields.append(column)
+        return pa.schema(fields)
+
+    def _masks(self, relation: str, columns: list[str]) -> dict[str, str]:
+        """column -> mask SQL with ``{column}``; the first matching pattern wins."""
         found: dict[str, str] = {}
+        taken: set[str] = set()
         for pattern, mask in self.policy.masks.items():
             rel_pattern, _, col_pattern = pattern.rpartition(".")
             if not _matches(relation, rel_pattern or "*"):
                 continue
             for column in columns:
-                if column.lower() not in {c.lower() for c in found} and fnmatch.fnmatchcase(
+                if column.lower() not in taken and fnmatch.fnmatchcase(
                         column.lower(), col_pattern.lower()):
-                    found[column] = MASKS.get(mask, mask).replace(
-                        "{column}", _quoted(column))
-        return list(found.items())
+                    found[column] = MASKS.get(mask, mask)
+                    taken.add(column.lower())
+        return found
+
+    def _conditions(self, relation: str) -> list[str]:
+        return [condition for pattern, condition in self.policy.row_filters.items()
+                if _matches(relation, pattern)]
+
+
+@dataclass(frozen=True)
+class TableGuard:
+    """A role's masks and row filters on one source table, as the scan reading it applies
+    them: the table is read through ``wrap`` (filters on raw values, masked columns out),
+    and the scan pushes the filters to the source but no predicate on a masked column."""
+
+    alias: str
+    masks: dict[str, str]  # lowercase column -> mask SQL with {column}
+    conditions: list[exp.Expression]  # over the raw columns, qualified by ``alias``
+
+    def reads_masked(self, node: exp.Expression) -> bool:
+        """Whether ``node`` reads a masked column of this table."""
+        return any(c.table == self.alias and c.name.lower() in self.masks
+                   for c in node.find_all(exp.Column))
+
+    def condition_columns(self) -> set[str]:
+        return {c.name.lower() for condition in self.conditions
+                for c in condition.find_all(exp.Column)}
+
+    def wrap(self, table: exp.Table, columns: list[str]) -> exp.Subquery:
+        """``(SELECT <columns, masked> FROM table WHERE <filters>) AS alias``."""
+        projections = []
+        for column in columns:
+            reference = exp.column(column, table=self.alias, quoted=True)
+            template = self.masks.get(column.lower())
+            value = reference if template is None else _parse(
+                template.replace("{column}", reference.sql(DIALECT)), self.alias)
+            projections.append(exp.Alias(this=value, alias=exp.to_identifier(column,
+                                                                             quoted=True)))
+        return _guard_select(projections, table, [c.copy() for c in self.conditions],
+                             exp.to_identifier(self.alias, quoted=True))
+
+
+def _guard_select(projections: list[exp.Expression], source: exp.Expression,
+                  conditions: list[exp.Expression], alias: exp.Identifier
+                  ) -> exp.Subquery:
+    """``(SELECT projections FROM source WHERE conditions) AS alias``, built from nodes:
+    sqlglot's builders copy their arguments, and a view's body is large."""
+    select = exp.Select(expressions=projections, from_=exp.From(this=source))
+    if conditions:
+        select.set("where", exp.Where(this=exp.and_(*conditions, copy=False)))
+    return exp.Subquery(this=select, alias=exp.TableAlias(this=alias))
 
 
 def guard_for(users: dict[str, UserPolicy], roles: dict[str, RolePolicy],
@@ -138,16 +228,6 @@ def guard_for(users: dict[str, UserPolicy], roles: dict[str, RolePolicy],
     return Guard(name, login.role, roles[login.role])
 
 
-def guard_tables(tree: exp.Expression, tables: list[tuple[exp.Table, str, list[str]]],
-                 guard: Guard) -> None:
-    """Put every source table reference behind the guard: (reference, relation name,
-    column names) as the planner bound them."""
-    for table, relation, columns in tables:
-        guarded = guard.guarded(relation, table, columns, table.alias_or_name)
-        if guarded is not table:
-            table.replace(guarded)
-
-
 def relation_name(table: exp.Table, is_view: Callable[[str], bool]) -> str:
     """``public.<view>`` or ``<source>.<object>`` as written (lowercased schema)."""
     if not table.db and is_view(table.name):
@@ -163,6 +243,15 @@ def _quoted(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
+def _qualified(condition: exp.Expression, alias: str) -> exp.Expression:
+    """A row filter's columns named as qualification names them, under ``alias``."""
+    condition = normalize_identifiers(condition, dialect=DIALECT)
+    for column in condition.find_all(exp.Column):
+        column.set("table", exp.to_identifier(alias, quoted=True))
+        column.set("this", exp.to_identifier(column.name, quoted=True))
+    return condition
+
+
 def _parse(text: str, relation: str) -> exp.Expression:
     """A policy expression as a fresh tree (parsed once per text: planning is hot)."""
     try:
@@ -174,4 +263,4 @@ def _parse(text: str, relation: str) -> exp.Expression:
 
 @functools.lru_cache(maxsize=1024)
 def _parsed(text: str) -> exp.Expression:
-    return sqlglot.parse_one(text, read="duckdb")
+    return sqlglot.parse_one(text, read=DIALECT)

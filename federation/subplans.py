@@ -20,6 +20,7 @@ integers and booleans, as it sums in floating point) and fix the order completel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -70,8 +71,12 @@ class _FinalOrder:
 
 
 def push_subplans(tree: exp.Expression, sources, local: LocalDuckDB,
-                  first_index: int = 0) -> tuple[exp.Expression, list[SubPlan]]:
-    """Replace maximal single-SQL-source scopes with scans of their pushed query.
+                  first_index: int = 0,
+                  keep_local: Callable[[exp.Table], bool] = lambda table: False,
+                  ) -> tuple[exp.Expression, list[SubPlan]]:
+    """Replace maximal single-SQL-source scopes with scans of their pushed query. Scopes
+    reading a table for which ``keep_local`` holds (one the user's role masks or
+    filters) stay local, so the table is read through its guard.
 
     Returns the rewritten tree (the root itself may have been replaced) and the
     sub-plans, in the order their relations are numbered.
@@ -79,7 +84,7 @@ def push_subplans(tree: exp.Expression, sources, local: LocalDuckDB,
     scopes = list(traverse_scope(tree))
     owner: dict[int, str | None] = {}
     for scope in scopes:  # children come before their parents
-        owner[id(scope)] = _owner(scope, owner, sources)
+        owner[id(scope)] = _owner(scope, owner, sources, keep_local)
     pushed: list[SubPlan] = []
     for scope in reversed(scopes):  # parents first: take the largest pushable scope
         source = owner.get(id(scope))
@@ -238,7 +243,8 @@ def _int_literal(node: exp.Expression | None) -> int | None:
     return None
 
 
-def _owner(scope: Scope, owner: dict[int, str | None], sources) -> str | None:
+def _owner(scope: Scope, owner: dict[int, str | None], sources,
+           keep_local: Callable[[exp.Table], bool]) -> str | None:
     if scope.external_columns or not isinstance(scope.expression, (exp.Select, exp.Union)):
         return None
     found: set[str] = set()
@@ -248,7 +254,8 @@ def _owner(scope: Scope, owner: dict[int, str | None], sources) -> str | None:
             if child is None:
                 return None
             found.add(child)
-        elif isinstance(node, exp.Table) and node.db and isinstance(node.this, exp.Identifier):
+        elif isinstance(node, exp.Table) and node.db and isinstance(
+                node.this, exp.Identifier) and not keep_local(node):
             found.add(node.db.lower())
         else:
             return None

@@ -76,10 +76,8 @@ def expand_views(tree: exp.Expression, views: Views, depth: int = 0,
             continue  # a CTE of the same name shadows the view
         body = expand_views(views.tree(name), views, depth + 1, guard)
         alias = table.alias or name
-        expanded = exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias)))
-        if guard is not None:
-            guarded = guard.guarded(f"{VIEW_SCHEMA}.{name.lower()}", body,
-                                    list(body.named_selects), alias)
-            expanded = guarded if guarded is not body else expanded
-        table.replace(expanded)
+        guarded = guard.guarded_view(f"{VIEW_SCHEMA}.{name.lower()}", body, alias) \
+            if guard is not None else None
+        table.replace(guarded or exp.Subquery(
+            this=body, alias=exp.TableAlias(this=exp.to_identifier(alias))))
     return tree
