@@ -30,7 +30,7 @@ EMEA_SQL = "BillingCountry IN ('Germany', 'France', 'United Kingdom')"
 GOVERNANCE = {
     "default_user": DEMO_USER,
     "users": {DEMO_USER: {"role": "analyst"}, "fiona": {"role": "finance"},
-              "erik": {"role": "sales_emea"}},
+              "erik": {"role": "sales_emea"}, "olga": {"role": "ops"}},
     "roles": {
         "analyst": {"grants": ["public.*", "salesforce.*"],
                     "masks": {"*.email": "email", "*.phone": "phone"}},
@@ -38,6 +38,10 @@ GOVERNANCE = {
         "sales_emea": {"grants": ["public.*", "salesforce.*"],
                        "row_filters": {"salesforce.Account": EMEA_SQL,
                                        "public.customer_360": "region = 'EMEA'"}},
+        "ops": {"grants": ["salesforce.*", "legacy_erp.*"],
+                "masks": {"salesforce.Opportunity.Amount": "hash",
+                          "legacy_erp.customers.credit_limit": "null"},
+                "row_filters": {"legacy_erp.customers": "country = 'US'"}},
     },
 }
 CONTACTS = "SELECT Id, Email, Phone FROM salesforce.Contact WHERE Email IS NOT NULL ORDER BY Id"
@@ -118,6 +122,67 @@ def test_errors_and_explain_show_no_real_values(fed, real_contacts):
     assert email not in str(info.value)
     plan = fed.explain(CONTACTS, user=DEMO_USER)
     assert "regexp_replace" in plan.local_sql.lower()  # the mask is in the plan: no value
+
+
+def test_predicates_on_masked_columns_stay_local(fed):
+    """The source is never asked to compare a real value with what the user wrote."""
+    plan = fed.explain("SELECT Id FROM salesforce.Contact WHERE Email = 'a@b.c' "
+                       "AND LastName = 'Smith'", user=DEMO_USER)
+    pushed = [p for p, _ in plan.scans[0].pushed]
+    assert pushed == ["LastName = 'Smith'"]
+
+
+def test_correlated_subqueries_see_masked_values(fed, real_contacts):
+    email = real_contacts[0]["Email"]
+    inner = fed.sql("SELECT a.Id, (SELECT max(c.Email) FROM salesforce.Contact c "
+                    "WHERE c.AccountId = a.Id) AS e FROM salesforce.Account a",
+                    user=DEMO_USER).column("e").to_pylist()
+    assert [e for e in inner if e] and all(e.startswith("****@") for e in inner if e)
+    outer = ("SELECT count(*) FROM salesforce.Contact c WHERE EXISTS (SELECT 1 FROM "
+             f"salesforce.Account a WHERE a.Id = c.AccountId AND c.Email = '{email}')")
+    assert _count(fed, outer, DEMO_USER) == 0 < _count(fed, outer, "fiona")
+
+
+def test_masks_change_types_in_describe_and_answers(fed):
+    sql = "SELECT Id, Amount FROM salesforce.Opportunity WHERE Amount IS NOT NULL"
+    assert str(fed.describe(sql, user="olga").field("Amount").type) == "string"
+    assert str(fed.describe(sql, user="fiona").field("Amount").type) != "string"
+    mine = fed.sql(sql + " ORDER BY Id", user="olga").to_pylist()
+    hashed = fed.sql("SELECT Id, md5(CAST(Amount AS VARCHAR)) AS Amount FROM "
+                     "salesforce.Opportunity WHERE Amount IS NOT NULL ORDER BY Id",
+                     user="fiona").to_pylist()
+    assert mine == hashed and len(mine) > 10
+
+
+def test_a_top_n_over_a_masked_column_is_not_pushed(fed):
+    """The source would sort real amounts; DuckDB must pick the top rows by the masked
+    ones (and the source must not learn which real values rank first)."""
+    top = "SELECT Id, Amount FROM salesforce.Opportunity ORDER BY Amount DESC, Id LIMIT 3"
+    plan = fed.explain(top, user="olga")
+    assert plan.scans[0].request.limit is None
+    expected = fed.sql("SELECT Id, md5(CAST(Amount AS VARCHAR)) AS Amount FROM "
+                       "salesforce.Opportunity ORDER BY Amount DESC, Id LIMIT 3",
+                       user="fiona").to_pylist()
+    assert fed.sql(top, user="olga").to_pylist() == expected
+    by_date = fed.explain("SELECT Id FROM salesforce.Opportunity ORDER BY CloseDate LIMIT 3",
+                          user="olga")
+    assert by_date.scans[0].request.limit == 3  # unmasked keys still go to the source
+
+
+def test_a_sql_sources_sub_plan_never_takes_a_guarded_table(fed):
+    sql = ("SELECT c.country, count(*) AS n, count(c.credit_limit) AS limits FROM "
+           "legacy_erp.orders o JOIN legacy_erp.customers c ON o.cust_no = c.cust_no "
+           "GROUP BY 1")
+    assert fed.explain(sql, user="fiona").scans[0].query is not None  # pushed whole
+    plan = fed.explain(sql, user="olga")
+    assert [s.query for s in plan.scans] == [None, None]
+    customers = next(s for s in plan.scans if s.table.name == "customers")
+    assert [p for p, _ in customers.pushed] == ["country = 'US'"]
+    rows = fed.sql(sql, user="olga").to_pylist()
+    assert [(r["country"], r["limits"]) for r in rows] == [("US", 0)]
+    assert rows[0]["n"] == _count(fed, "SELECT count(*) FROM legacy_erp.orders o JOIN "
+                                       "legacy_erp.customers c ON o.cust_no = c.cust_no "
+                                       "WHERE c.country = 'US'", "fiona")
 
 
 # -- row filters ---------------------------------------------------------------------------
