@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 import sqlglot
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
@@ -53,6 +53,17 @@ class RolePolicy(BaseModel):
     masks: dict[str, str] = {}
     # relation pattern -> a SQL condition over that relation's columns
     row_filters: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _expressions_parse(self) -> RolePolicy:
+        """A mask or filter that cannot apply is refused when the catalog loads, not when a
+        query happens to touch its relation."""
+        for pattern, mask in self.masks.items():
+            _check_expression(MASKS.get(mask, mask).replace("{column}", "masked_column"),
+                              f"masks[{pattern!r}]")
+        for pattern, condition in self.row_filters.items():
+            _check_expression(condition, f"row_filters[{pattern!r}]")
+        return self
 
 
 class UserPolicy(BaseModel):
@@ -241,6 +252,16 @@ def _matches(relation: str, pattern: str) -> bool:
 
 def _quoted(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
+
+
+def _check_expression(text: str, where: str) -> None:
+    try:
+        tree = sqlglot.parse_one(text, read=DIALECT)
+    except sqlglot.errors.ParseError as exc:
+        raise ValueError(f"{where} does not parse as SQL: {text!r}") from exc
+    if tree.find(exp.Select, exp.Table, exp.Subquery) is not None:
+        raise ValueError(f"{where} reads another relation ({text!r}): masks and row filters "
+                         "may use only the relation's own columns")
 
 
 def _qualified(condition: exp.Expression, alias: str) -> exp.Expression:

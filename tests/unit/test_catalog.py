@@ -62,6 +62,13 @@ def test_committed_catalog_is_valid():
                                                               "rule": "newest"}}}},
      "model.system_of_record.credit_limit.rule: Input should be 'priority', 'most_recent' or "
      "'most_frequent'"),
+    ({**GOOD, "governance": {"users": {"ann": {"role": "analyst"}}, "roles": {"analyst": {
+        "row_filters": {"salesforce.Account": "Id IN (SELECT AccountId FROM x)"}}}}},
+     "governance.roles.analyst: row_filters['salesforce.Account'] reads another relation"),
+    ({**GOOD, "governance": {"roles": {"analyst": {"masks": {"*.email": "left({column}, "}}}}},
+     "governance.roles.analyst: masks['*.email'] does not parse as SQL"),
+    ({**GOOD, "governance": {"users": {"ann": {"role": "analist"}}, "roles": {"analyst": {}}}},
+     "governance.users.ann.role names 'analist', not a role in governance.roles"),
     ([], "expected a mapping"),
 ])
 def test_invalid_entries_name_their_key_path(raw, expected):
