@@ -73,23 +73,25 @@ class Loader:
         self._cache: TLRUCache = TLRUCache(maxsize, ttu=lambda _k, r, _now: r.expires_at,
                                            timer=clock)
 
-    def cached(self, sql: str) -> Result | None:
+    def cached(self, sql: str, user: str | None = None) -> Result | None:
         with self._lock:
-            return self._cache.get(sql)
+            return self._cache.get((user, sql))
 
-    def load(self, sql: str, progress: Progress | None = None) -> Result:
-        """The answer to ``sql``: memoized, or live through the engine. Raises
-        ConcordError (naming the source) when a source fails."""
-        hit = self.cached(sql)
+    def load(self, sql: str, progress: Progress | None = None,
+             user: str | None = None) -> Result:
+        """The answer to ``sql`` as ``user`` sees it (None: the catalog's default user):
+        memoized per user, or live through the engine. Raises ConcordError (naming the
+        source) when a source fails, PermissionDeniedError when the user may not read it."""
+        hit = self.cached(sql, user)
         if hit is not None:
             return hit
         started = self._clock()
-        table = self.federation.sql(sql, progress=progress)
+        table = self.federation.sql(sql, progress=progress, user=user)
         stats = self.federation.last_stats
         assert stats is not None
         result = Result(table, stats, started + self._lifetime(stats))
         with self._lock:
-            self._cache[sql] = result
+            self._cache[(user, sql)] = result
         return result
 
     def clear(self) -> None:

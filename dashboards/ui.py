@@ -18,6 +18,7 @@ from federation.engine import connect
 from federation.errors import ConcordError
 
 CATALOG_ENV = "CONCORD_CATALOG"
+USER_KEY = "concord_user"  # the signed-in user, in Streamlit's per-session state
 SHOW_PROGRESS_AFTER = 0.3  # seconds: quick panels never flash a status box
 
 
@@ -34,16 +35,59 @@ def loader() -> Loader:
     return _loader(catalog_path())
 
 
+def current_user() -> str | None:
+    """Who signed in to this browser session (None: the catalog's default user)."""
+    return st.session_state.get(USER_KEY)
+
+
+def sign_in_required() -> bool:
+    """Whether this session must sign in before any page is shown
+    (``governance.dashboard_login`` and nobody signed in yet)."""
+    federation = loader().federation
+    return federation.catalog.model.governance.dashboard_login and current_user() is None
+
+
+def signed_in_as() -> None:
+    """Who is signed in, in the sidebar, with a way out."""
+    user = current_user()
+    if user is None:
+        return
+    guard = loader().federation.guard(user)
+    st.sidebar.caption(f"Signed in as **{user}**" + (f" ({guard.role})" if guard else ""))
+    if st.sidebar.button("Sign out", key="sign_out"):
+        st.session_state.clear()  # the next person sees nothing of this session
+        st.rerun()
+
+
+def sign_in_page() -> None:
+    """The only page a session sees until it signs in with a Concord login."""
+    st.title("Sign in to Concord")
+    name = st.text_input("User", key="sign_in_user")
+    password = st.text_input("Password", type="password", key="sign_in_password")
+    if st.button("Sign in", key="sign_in", type="primary"):
+        try:
+            loader().federation.authenticate(name, password)
+        except ConcordError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state.clear()
+            st.session_state[USER_KEY] = name
+            st.rerun()
+
+
 def load(sql: str, what: str) -> Result | None:
-    """Run one panel's query; on failure show which source failed on this panel only and
-    return None so the rest of the page still renders."""
+    """Run one panel's query as the signed-in user; on failure show which source failed on
+    this panel only and return None so the rest of the page still renders."""
+    if sign_in_required():  # pages are only routed to once signed in; never read unsigned
+        st.stop()
     data = loader()
-    result = data.cached(sql)
+    user = current_user()
+    result = data.cached(sql, user)
     if result is not None:
         return result
     progress = Progress()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(data.load, sql, progress)
+        future = pool.submit(data.load, sql, progress, user)
         started, status = time.monotonic(), None
         while not future.done():
             time.sleep(0.05)

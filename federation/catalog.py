@@ -200,6 +200,9 @@ class GovernanceSettings(_Strict):
     default_user: str | None = None
     users: dict[str, UserPolicy] = {}
     roles: dict[str, RolePolicy] = {}
+    # the dashboards ask who is there (a wire-server login: server.users) instead of
+    # reading as default_user
+    dashboard_login: bool = False
 
     @model_validator(mode="after")
     def _roles_exist(self) -> GovernanceSettings:
@@ -238,6 +241,14 @@ class CatalogModel(_Strict):
         problems = _unknown_record_systems(rules, list(self.sources))
         if problems:
             raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _dashboard_logins_exist(self) -> CatalogModel:
+        if self.governance.dashboard_login and not (
+                set(self.governance.users) & set(self.server.users)):
+            raise ValueError("governance.dashboard_login needs users with a password: "
+                             "declare them under governance.users and server.users")
         return self
 
 

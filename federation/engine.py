@@ -9,6 +9,7 @@ or the network.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import threading
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from federation.catalog import MODEL_SOURCE, Catalog, load_catalog
 from federation.errors import (
     CatalogError,
     ConcordError,
+    PermissionDeniedError,
     QueryCancelledError,
     SchemaMismatchError,
     SourceError,
@@ -179,6 +181,17 @@ class Federation:
             if guard is not None:
                 self._guards[user] = guard
         return guard
+
+    def authenticate(self, user: str, password: str) -> Guard | None:
+        """Check a sign-in (the dashboards' login) against the catalog's logins
+        (``server.users``, as the wire server does) and return the user's guard. A wrong
+        user or password is refused alike, so the refusal does not say which users
+        exist."""
+        expected = self.catalog.server_password(user) if user else None
+        if expected is None or not hmac.compare_digest(expected.encode(), password.encode()):
+            raise PermissionDeniedError("wrong user or password",
+                                        hint="sign in with your Concord login")
+        return self.guard(user)
 
     def sql(self, sql: str, *, pushdown: bool | None = None, dialect: str = "duckdb",
             progress: Progress | None = None, cancel: Cancel | None = None,

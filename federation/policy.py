@@ -30,6 +30,9 @@ from federation.errors import PermissionDeniedError, QueryError
 from federation.sqlparse import source_tables
 
 VIEW_SCHEMA = "public"
+#: readable by every user: the catalog's model settings (as-of date, fiscal year,
+#: tolerances) are configuration, not data from any source
+ALWAYS_GRANTED = frozenset({"concord.settings"})
 DIALECT = "duckdb"
 #: named masks; anything else is a SQL expression with ``{column}`` in it
 MASKS = {
@@ -95,7 +98,8 @@ class Guard:
                          "governance.roles")
 
     def granted(self, relation: str) -> bool:
-        return any(_matches(relation, pattern) for pattern in self.policy.grants)
+        return relation.lower() in ALWAYS_GRANTED or any(
+            _matches(relation, pattern) for pattern in self.policy.grants)
 
     # -- guarding ----------------------------------------------------------------------------
 

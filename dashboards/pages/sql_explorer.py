@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards.ui import as_of, csv_bytes, load, loader
+from dashboards.ui import as_of, csv_bytes, current_user, load, loader
 from federation import render
 from federation.errors import ConcordError
 
@@ -16,7 +16,7 @@ run, show_plan = st.columns(2)
 if show_plan.toggle("Show the plan", key="show_plan"):
     federation = loader().federation
     try:
-        plan = federation.explain(sql)
+        plan = federation.explain(sql, user=current_user())
         native = {s.relation: federation.adapter(s.source).native_request(s.table, s.request)
                   for s in plan.scans}
         st.code(render.plan_to_text(plan, native), language="text")

@@ -315,11 +315,23 @@ def test_exports_write_what_the_user_may_see(fed, real_contacts, tmp_path):
     assert real_contacts[0]["Email"] not in out.read_bytes().decode("latin-1")
 
 
-def test_the_dashboards_read_as_the_default_user(fed, real_contacts):
+def test_the_dashboards_read_as_the_default_user_or_the_signed_in_one(fed, real_contacts):
     from dashboards.loader import Loader
 
-    table = Loader(fed).load(CONTACTS).table
+    loader = Loader(fed)
+    assert loader.load(CONTACTS, user="fiona").table.to_pylist() == real_contacts
+    table = loader.load(CONTACTS).table  # memoized per user: not finance's answer
     assert table.column("Email")[0].as_py().startswith("****@")
+    with pytest.raises(PermissionDeniedError):
+        loader.load("SELECT * FROM hubspot.deals", user=DEMO_USER)
+
+
+def test_sign_ins_check_the_login_and_say_nothing_of_which_part_was_wrong(fed):
+    assert fed.authenticate(DEMO_USER, demo_secret(DEMO_USER)).role == "analyst"
+    for user, password in [(DEMO_USER, "guess"), ("fiona", demo_secret(DEMO_USER)),
+                           ("nobody", "x"), ("", "")]:
+        with pytest.raises(PermissionDeniedError, match="^wrong user or password"):
+            fed.authenticate(user, password)
 
 
 # -- secrets -------------------------------------------------------------------------------

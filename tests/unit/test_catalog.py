@@ -69,6 +69,9 @@ def test_committed_catalog_is_valid():
      "governance.roles.analyst: masks['*.email'] does not parse as SQL"),
     ({**GOOD, "governance": {"users": {"ann": {"role": "analist"}}, "roles": {"analyst": {}}}},
      "governance.users.ann.role names 'analist', not a role in governance.roles"),
+    ({**GOOD, "governance": {"dashboard_login": True, "users": {"ann": {"role": "a"}},
+                             "roles": {"a": {}}}},
+     "governance.dashboard_login needs users with a password"),
     ([], "expected a mapping"),
 ])
 def test_invalid_entries_name_their_key_path(raw, expected):
