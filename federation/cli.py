@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 import tempfile
@@ -35,9 +36,12 @@ app.add_typer(audit_app, name="audit")
 
 
 @app.callback()
-def _main(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False
-          ) -> None:
+def _main(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks and log "
+                                              "everything (HTTP requests too) to stderr")]
+          = False) -> None:
     _state["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _open(catalog: Path) -> Federation:

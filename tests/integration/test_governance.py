@@ -339,7 +339,8 @@ def test_sign_ins_check_the_login_and_say_nothing_of_which_part_was_wrong(fed):
 
 def test_planted_secrets_appear_in_no_output(sandbox, tmp_path):
     """The sources' credentials, and a wrong one tried on purpose, never reach the CLI's
-    output, statistics, explain, errors, exports, manifests or the ledger."""
+    output, statistics, explain, errors, exports, manifests or the ledger, nor a wire
+    client's answers and errors, nor the log stream."""
     raw = sandbox.catalog()
     raw["governance"] = {"audit_ledger": str(tmp_path / "ledger.jsonl")}
     planted = "planted-S3CRET-token-4711"
@@ -364,13 +365,45 @@ def test_planted_secrets_appear_in_no_output(sandbox, tmp_path):
     ]
     assert outputs[1].returncode == 1 and "hubspot" in outputs[1].stderr  # it did fail
     assert "Traceback" in outputs[4].stderr  # --debug shows where: still no secret
-    texts = [o.stdout + o.stderr for o in outputs]
+    assert "DEBUG httpcore" in outputs[4].stderr  # and logs everything, HTTP included
+    texts = [o.stdout + o.stderr for o in outputs] + _wire_session_texts(concord, catalog)
     texts += [p.read_text(encoding="utf-8", errors="replace") for p in tmp_path.iterdir()
               if p.is_file() and p.name not in ("wrong-token", "catalog.yaml")]
-    secrets = [planted] + [demo_secret(s) for s in ("salesforce", "dynamics", "netsuite")]
+    secrets = [planted] + [demo_secret(s) for s in ("salesforce", "dynamics", "netsuite",
+                                                    "sap", "oracle", "quickbooks", DEMO_USER)]
     for secret in secrets:
         assert not [t for t in texts if secret in t], secret
     ledger = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text(
         encoding="utf-8").splitlines()]
-    assert len(ledger) == 4
-    assert [r["outcome"] for r in ledger].count("error") == 2
+    assert len(ledger) == 6  # four from the CLI, two over the wire
+    assert [r["outcome"] for r in ledger].count("error") == 3
+
+
+def _wire_session_texts(concord: str, catalog: str) -> list[str]:
+    """What a wire client and the server's log stream (``--debug``: every logger at DEBUG)
+    show for a good query, a source failing on the planted credential and a wrong login."""
+    server = subprocess.Popen([concord, "--debug", "serve", "-c", catalog, "-p", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "COLUMNS": "200"})
+    try:
+        banner = server.stdout.readline()
+        port = banner.split("postgresql://127.0.0.1:", 1)[1].split("/", 1)[0]
+        base = f"host=127.0.0.1 port={port} dbname=concord sslmode=disable user={DEMO_USER}"
+        seen = [banner]
+        with psycopg.connect(f"{base} password={demo_secret(DEMO_USER)}",
+                             autocommit=True) as con:
+            seen.append(repr(con.execute("SELECT Id FROM salesforce.Account LIMIT 2")
+                             .fetchall()))
+            with pytest.raises(psycopg.Error) as failed:
+                con.execute("SELECT * FROM hubspot.deals LIMIT 1")
+            assert "hubspot" in str(failed.value)
+            seen.append(f"{failed.value} {failed.value.diag.message_detail} "
+                        f"{failed.value.diag.message_hint}")
+        with pytest.raises(psycopg.OperationalError) as refused:
+            psycopg.connect(f"{base} password=planted-S3CRET-token-4711")
+        seen.append(str(refused.value))
+    finally:
+        server.terminate()
+        out, log = server.communicate(timeout=30)
+    assert "DEBUG" in log and "authentication failed" in log  # the log stream was on
+    return [*seen, out, log]
