@@ -22,6 +22,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from federation.errors import QueryError
 from federation.local import LocalDuckDB
+from federation.policy import Guard
 
 DIALECT = "duckdb"
 _MISSING_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
@@ -193,6 +194,16 @@ def expression_type(local: LocalDuckDB, template: str, kind: pa.DataType) -> pa.
         raise QueryError(f"{template!r} does not apply to a {kind} column: "
                          f"{str(exc).strip().splitlines()[0]}",
                          hint="fix the mask in the catalog's governance.roles") from None
+
+
+def schema_as_seen(local: LocalDuckDB, guard: Guard | None, relation: str,
+                   schema: pa.Schema) -> pa.Schema:
+    """A relation's columns as ``guard``'s role reads them: masked columns take their
+    mask's type (binding, Describe and the wire catalog all see what queries return)."""
+    if guard is None:
+        return schema
+    return guard.masked_schema(relation, schema,
+                               lambda sql, kind: expression_type(local, sql, kind))
 
 
 # -- literals that cannot become the column's type ---------------------------------------

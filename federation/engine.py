@@ -23,6 +23,7 @@ from adapters.contract import Adapter, TableInfo
 from adapters.http import RetryPolicy, SourceHTTP
 from adapters.registry import ADAPTERS
 from federation.audit import AuditLedger, query_record
+from federation.binder import schema_as_seen
 from federation.cache import ScanCache
 from federation.catalog import MODEL_SOURCE, Catalog, load_catalog
 from federation.errors import (
@@ -165,6 +166,12 @@ class Federation:
         """A view's columns for catalogs that list it (no data is read): as defined, not
         as any user sees it, since the catalog lists each role's granted views itself."""
         return describe_query(f"SELECT * FROM {view}", self, self.local, views=self.views)
+
+    def schema_as_seen(self, guard: Guard | None, relation: str,
+                       schema: pa.Schema) -> pa.Schema:
+        """A relation's columns as ``guard``'s role reads them (masked columns take their
+        mask's type), for catalogs that describe relations to a user."""
+        return schema_as_seen(self.local, guard, relation, schema)
 
     def explain(self, sql: str, *, pushdown: bool | None = None,
                 dialect: str = "duckdb", user: str | None = None) -> Plan:

@@ -33,7 +33,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
 from adapters.contract import Adapter, Column, Pushdown, ScanRequest, SortKey, TableInfo
-from federation.binder import bind_schema, expression_type
+from federation.binder import bind_schema, schema_as_seen
 from federation.errors import QueryError
 from federation.local import LocalDuckDB
 from federation.policy import Guard, TableGuard
@@ -224,9 +224,8 @@ def probe_query(
         info = bound[(source, table.name.lower())]
         relation = f"__probe_{i}"
         names[relation] = f"{source}.{info.name}"
-        relations[relation] = info.arrow_schema() if guard is None else guard.masked_schema(
-            names[relation], info.arrow_schema(),
-            lambda sql, kind: expression_type(local, sql, kind))
+        relations[relation] = schema_as_seen(local, guard, names[relation],
+                                             info.arrow_schema())
         _retarget(table, relation, default_alias=table.name)
     return tree.sql(DIALECT), relations, names
 

@@ -1,13 +1,14 @@
 """Who may see what: roles' grants, column masks and row filters, enforced by rewriting the
-query tree before planning.
+query tree in the engine, before any pushdown decision.
 
-Every reference to a granted relation is replaced by a guarded subquery that applies the
-role's row filters to the raw rows and its masks to the columns
-(``(SELECT * REPLACE (mask AS col) FROM rel WHERE filter) AS rel``). Source tables are
-guarded where they are read, inside every view built on them, and views where they are
-expanded, so no alias, CTE, subquery, ``SELECT *``, join or function call can reach a raw
-value: the raw value never leaves the guard. The planner then pushes the filters to the
-source like any other predicate.
+Every reference to a relation the role masks or filters is read through a guard: a
+subquery of the same name that applies the row filters to the raw rows and the masks to
+the columns. Views are guarded where they are expanded (``guarded_view``:
+``(SELECT * REPLACE (mask AS col) FROM (<view>) WHERE filter) AS view``), source tables
+where the planner turns them into scans (``TableGuard.wrap``: only the columns the query
+reads). No alias, CTE, subquery, ``SELECT *``, join or function call can reach a raw
+value: the raw value never leaves the guard. The planner pushes the filters to the source
+with the query's own predicates, except those on masked columns.
 
 A query may name only relations the role is granted (views as ``public.<view>``, source
 tables as ``<source>.<object>``); what a granted view reads inside is the view's business.
@@ -17,11 +18,14 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import pyarrow as pa
 import sqlglot
+from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, model_validator
 from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
@@ -29,6 +33,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from federation.errors import PermissionDeniedError, QueryError
 from federation.sqlparse import source_tables
 
+T = TypeVar("T")
 VIEW_SCHEMA = "public"
 #: readable by every user: the catalog's model settings (as-of date, fiscal year,
 #: tolerances) are configuration, not data from any source
@@ -82,8 +87,11 @@ class Guard:
     user: str
     role: str
     policy: RolePolicy
-    # what planning asks for each table, again and again: masks, table guards, schemas
-    _memo: dict = field(default_factory=dict, compare=False, repr=False)
+    # what planning asks for each table, again and again: table guards, masked schemas
+    _memo: LRUCache = field(default_factory=lambda: LRUCache(maxsize=1024), compare=False,
+                            repr=False)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, compare=False,
+                                       repr=False)
 
     # -- grants ----------------------------------------------------------------------------
 
@@ -124,25 +132,32 @@ class Guard:
                     ) -> TableGuard | None:
         """This role's masks and filters on a source table read as ``alias`` (None when
         none apply), for the scan that reads it."""
-        key = ("table", relation, tuple(columns), alias)
-        if key not in self._memo:
+        def build() -> TableGuard | None:
             masks = self._masks(relation, columns)
             conditions = self._conditions(relation)
-            self._memo[key] = TableGuard(
+            return TableGuard(
                 alias, {c.lower(): m for c, m in masks.items()},
                 [_qualified(_parse(c, relation), alias) for c in conditions],
             ) if masks or conditions else None
-        return self._memo[key]
+
+        return self._remember(("table", relation, tuple(columns), alias), build)
 
     def masked_schema(self, relation: str, schema: pa.Schema,
                       type_of: Callable[[str, pa.DataType], pa.DataType]) -> pa.Schema:
         """``schema`` as this role reads it: masked columns take their mask's type
         (``type_of(mask SQL over {column}, column type)``), so binding and Describe see
         what the query will return."""
-        key = ("schema", relation, schema)
-        if key not in self._memo:
-            self._memo[key] = self._masked_schema(relation, schema, type_of)
-        return self._memo[key]
+        return self._remember(("schema", relation, schema),
+                              lambda: self._masked_schema(relation, schema, type_of))
+
+    def _remember(self, key: tuple, build: Callable[[], T]) -> T:
+        with self._memo_lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = build()  # outside the lock: a mask's type is bound by DuckDB
+        with self._memo_lock:
+            self._memo[key] = value
+        return value
 
     def _masked_schema(self, relation: str, schema: pa.Schema,
                        type_of: Callable[[str, pa.DataType], pa.DataType]) -> pa.Schema:

@@ -295,8 +295,11 @@ class PgCatalog:
             role = guard.role if guard is not None else None
             con = self._cons.get(role)
             if con is None:
-                visible = [o for o in self._objects_seen if guard is None
-                           or guard.granted(f"{o[0]}.{o[1]}")]
+                visible = [
+                    (schema, name, kind, self.federation.schema_as_seen(
+                        guard, f"{schema}.{name}", columns))
+                    for schema, name, kind, columns in self._objects_seen
+                    if guard is None or guard.granted(f"{schema}.{name}")]
                 con = self._cons[role] = self._build(visible)
             return con
 

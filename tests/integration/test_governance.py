@@ -283,12 +283,14 @@ def test_the_wire_server_applies_the_logged_in_users_policy(fed, real_contacts):
 
 
 def test_the_wire_catalog_lists_only_granted_relations(sandbox, fed, tmp_path):
-    """psql, BI tools and SQLAlchemy learn nothing of relations the role may not read; a
-    login the governance section does not know is refused at connect."""
+    """psql, BI tools and SQLAlchemy learn nothing of relations the role may not read, and
+    see masked columns with their mask's type; a login the governance section does not
+    know is refused at connect."""
     raw = sandbox.catalog()
     secret = tmp_path / "stranger-password"
     secret.write_text("stranger-pw", encoding="utf-8")
     raw["server"]["users"]["stranger"] = {"password": {"file": str(secret)}}
+    raw["server"]["users"]["olga"] = {"password": {"file": str(secret)}}
     # no default user: the catalog must not depend on who it would describe views as
     raw["governance"] = {k: v for k, v in GOVERNANCE.items() if k != "default_user"}
     with Federation(parse_catalog(raw, base_dir=tmp_path)) as governed, \
@@ -303,8 +305,21 @@ def test_the_wire_catalog_lists_only_granted_relations(sandbox, fed, tmp_path):
         assert "salesforce" in schemas and "hubspot" not in schemas
         assert ("public", "customer_360") in tables and ("salesforce", "Account") in tables
         assert not {t for t in tables if t[0] in ("hubspot", "netsuite", "dynamics")}
+        amount = ("SELECT data_type FROM information_schema.columns WHERE table_schema = "
+                  "'salesforce' AND table_name = 'Opportunity' AND column_name = 'Amount'")
+        assert con_value(f"{base} user={DEMO_USER} password={demo_secret(DEMO_USER)}",
+                         amount) == "double precision"
+        with psycopg.connect(f"{base} user=olga password=stranger-pw", autocommit=True) as con:
+            assert con.execute(amount).fetchone()[0] == "text"  # hashed for olga's role
+            described = con.execute("SELECT Amount FROM salesforce.Opportunity LIMIT 1")
+            assert described.description[0].type_code == 25  # text, as the catalog says
         with pytest.raises(psycopg.OperationalError, match="unknown user 'stranger'"):
             psycopg.connect(f"{base} user=stranger password=stranger-pw")
+
+
+def con_value(dsn: str, sql: str) -> object:
+    with psycopg.connect(dsn, autocommit=True) as con:
+        return con.execute(sql).fetchone()[0]
 
 
 def test_exports_write_what_the_user_may_see(fed, real_contacts, tmp_path):
