@@ -17,6 +17,7 @@ from pathlib import Path
 from federation.catalog import parse_catalog
 from federation.engine import Federation
 from federation.planner import plan_query
+from federation.policy import Guard
 from sandbox.run import start_sandbox
 
 QUERIES = [
@@ -29,6 +30,7 @@ QUERIES = [
     "SELECT * FROM pipeline_summary WHERE fiscal_year = 2026",
     "SELECT count(*) FROM opportunities WHERE is_closed",
 ]
+MAX_ROUNDS = 200
 ROLE = {
     "grants": ["public.*", "salesforce.*", "hubspot.*", "dynamics.*"],
     "masks": {"*.email": "email", "*.phone": "phone", "salesforce.Account.AnnualRevenue":
@@ -42,14 +44,22 @@ ROLE = {
 def planning_ms(runs: list[tuple[Federation, str | None]], sql: str, repeat: int
                 ) -> list[float]:
     """Median uncached planning time of ``sql`` under each (federation, user), the
-    configurations interleaved in every round so drift on a shared machine hits all alike."""
+    configurations interleaved in every round so drift on a shared machine hits all alike.
+    Quick queries get more rounds (about two seconds' worth), since a few milliseconds
+    are at the mercy of any neighbour."""
     guards = [(fed, fed.guard(user)) for fed, user in runs]
+
+    def once(fed: Federation, guard: Guard | None) -> float:
+        started = time.perf_counter()
+        plan_query(sql, fed, fed.local, views=fed.views, guard=guard)  # uncached
+        return (time.perf_counter() - started) * 1000
+
+    first = max(once(fed, guard) for fed, guard in guards)  # also warms each path
+    rounds = max(repeat, min(MAX_ROUNDS, int(2000 / first)))
     samples: list[list[float]] = [[] for _ in runs]
-    for _ in range(repeat):
+    for _ in range(rounds):
         for (fed, guard), times in zip(guards, samples, strict=True):
-            started = time.perf_counter()
-            plan_query(sql, fed, fed.local, views=fed.views, guard=guard)  # uncached
-            times.append((time.perf_counter() - started) * 1000)
+            times.append(once(fed, guard))
     return [statistics.median(times) for times in samples]
 
 
@@ -61,7 +71,8 @@ def _warm(fed: Federation, user: str | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=5, help="rounds at least (quick "
+                        "queries get more)")
     args = parser.parse_args()
     box = start_sandbox(seed=42, scale=0.2, port_base=0)
     try:

@@ -18,7 +18,7 @@ import math
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -83,16 +83,16 @@ def export(fed: Federation, target: str, fmt: str, output: Path, *, force: bool 
     output = Path(output)
     check_writable(output, force)
     sql = target_sql(target)
-    table = fed.sql(sql, progress=progress, user=user)
-    stats = fed.last_stats
-    created = dt.datetime.now(dt.UTC)
     data_tmp: Path | None = None
     manifest_tmp: Path | None = None
     try:
-        data_tmp = _reserve(output)
-        write_table(table, fmt, data_tmp)
-        manifest = build_manifest(table, sql=sql, fmt=fmt, output=output, stats=stats,
-                                  created_at=created, sha256=_sha256(data_tmp))
+        with fed.stream(sql, progress=progress, user=user) as result:
+            created = dt.datetime.now(dt.UTC)
+            data_tmp = _reserve(output)
+            rows = write_batches(result, result.schema, fmt, data_tmp)  # a batch at a time
+        manifest = build_manifest(result.schema, rows, sql=sql, fmt=fmt, output=output,
+                                  stats=result.stats, created_at=created,
+                                  sha256=_sha256(data_tmp))
         manifest_tmp = _reserve(manifest_path(output))
         manifest_tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                 encoding="utf-8")
@@ -109,7 +109,7 @@ def export(fed: Federation, target: str, fmt: str, output: Path, *, force: bool 
     return manifest
 
 
-def build_manifest(table: pa.Table, *, sql: str, fmt: str, output: Path,
+def build_manifest(schema: pa.Schema, rows: int, *, sql: str, fmt: str, output: Path,
                    stats: QueryStats | None, created_at: dt.datetime,
                    sha256: str | None = None) -> dict[str, Any]:
     """What the file holds and how fresh each source's data was when it was read."""
@@ -128,8 +128,8 @@ def build_manifest(table: pa.Table, *, sql: str, fmt: str, output: Path,
         "format": fmt,
         "sha256": sha256,
         "sql": sql,
-        "rows": table.num_rows,
-        "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
+        "rows": rows,
+        "columns": [{"name": f.name, "type": str(f.type)} for f in schema],
         "as_of": stats.as_of if stats is not None else _iso(created_at),
         "sources": [
             {"source": name, "objects": sorted(entry["objects"]),
@@ -141,35 +141,52 @@ def build_manifest(table: pa.Table, *, sql: str, fmt: str, output: Path,
 
 
 def write_table(table: pa.Table, fmt: str, path: Path) -> None:
-    """Write ``table`` to ``path`` as ``fmt``; pyarrow's refusals become ConcordErrors."""
+    """Write ``table`` to ``path`` as ``fmt``."""
+    write_batches(table.to_batches(), table.schema, fmt, path)
+
+
+def write_batches(batches: Iterable[pa.RecordBatch], schema: pa.Schema, fmt: str,
+                  path: Path) -> int:
+    """Write ``batches`` to ``path`` as ``fmt`` as they come, so an export holds one batch
+    in memory, not the answer; return the rows written. pyarrow's refusals become
+    ConcordErrors."""
     try:
         if fmt == "parquet":
-            pq.write_table(table, path)
-        elif fmt == "arrow":
-            with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table)
-        elif fmt == "csv":
-            pacsv.write_csv(_nested_as_json(table), path)
-        elif fmt == "xlsx":
-            _write_xlsx(table, path)
-        else:
-            raise ConcordError(f"unknown export format {fmt!r}",
-                               hint="use " + "|".join(FORMATS))
+            with pq.ParquetWriter(path, schema) as parquet:
+                return _each(batches, parquet.write_batch)
+        if fmt == "arrow":
+            with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, schema) as writer:
+                return _each(batches, writer.write_batch)
+        if fmt == "csv":
+            with pacsv.CSVWriter(path, _nested_as_json_schema(schema)) as csv:
+                return _each(batches, lambda batch: csv.write(_nested_as_json(batch)))
+        if fmt == "xlsx":
+            return _write_xlsx(batches, schema, path)
+        raise ConcordError(f"unknown export format {fmt!r}", hint="use " + "|".join(FORMATS))
     except (pa.ArrowException, ValueError, TypeError) as exc:
         raise ConcordError(f"could not write the result as {fmt}: {exc}",
                            hint="try --format parquet or arrow, which keep every type") from exc
 
 
-def _write_xlsx(table: pa.Table, path: Path) -> None:
+def _each(batches: Iterable[pa.RecordBatch], write: Callable[[pa.RecordBatch], None]) -> int:
+    rows = 0
+    for batch in batches:
+        write(batch)
+        rows += batch.num_rows
+    return rows
+
+
+def _write_xlsx(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path) -> int:
     """Header plus rows; dates as Excel dates, tz-aware timestamps as naive UTC."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils.exceptions import IllegalCharacterError
 
-    if table.num_rows > XLSX_MAX_ROWS or table.num_columns > XLSX_MAX_COLUMNS:
-        raise ConcordError(f"{table.num_rows} rows × {table.num_columns} columns do not fit "
-                           "an Excel sheet", hint="use --format parquet, arrow or csv")
-    table = _nested_as_json(_naive_utc(table))
+    too_big = ConcordError(f"the answer does not fit an Excel sheet ({XLSX_MAX_ROWS:,} rows "
+                           f"× {XLSX_MAX_COLUMNS:,} columns at most)",
+                           hint="use --format parquet, arrow or csv")
+    if len(schema) > XLSX_MAX_COLUMNS:
+        raise too_big
     book = Workbook(write_only=True)
     sheet = book.create_sheet("export")
     sheet.freeze_panes = "A2"
@@ -185,9 +202,14 @@ def _write_xlsx(table: pa.Table, path: Path) -> None:
             return value.hex()
         return value
 
+    rows = 0
     try:
-        sheet.append([cell(name) for name in table.column_names])
-        for batch in table.to_batches(max_chunksize=10_000):
+        sheet.append([cell(name) for name in schema.names])
+        for batch in batches:
+            rows += batch.num_rows
+            if rows > XLSX_MAX_ROWS:
+                raise too_big
+            batch = _nested_as_json(_naive_utc(batch))
             columns = [column.to_pylist() for column in batch.columns]
             for row in zip(*columns, strict=True):
                 sheet.append([cell(v) for v in row])
@@ -195,25 +217,31 @@ def _write_xlsx(table: pa.Table, path: Path) -> None:
         raise ConcordError("the result holds control characters Excel cannot store",
                            hint="use --format parquet, arrow or csv") from exc
     book.save(str(path))
+    return rows
 
 
-def _naive_utc(table: pa.Table) -> pa.Table:
+def _naive_utc(batch: pa.RecordBatch) -> pa.RecordBatch:
     """Excel has no time zones: timestamps with one become naive UTC."""
-    for i, field in enumerate(table.schema):
+    for i, field in enumerate(batch.schema):
         if pa.types.is_timestamp(field.type) and field.type.tz is not None:
-            naive = pc.cast(table.column(i), pa.timestamp(field.type.unit))
-            table = table.set_column(i, field.name, naive)
-    return table
+            naive = pc.cast(batch.column(i), pa.timestamp(field.type.unit))
+            batch = batch.set_column(i, field.name, naive)
+    return batch
 
 
-def _nested_as_json(table: pa.Table) -> pa.Table:
+def _nested_as_json_schema(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([f.with_type(pa.string()) if pa.types.is_nested(f.type) else f
+                      for f in schema])
+
+
+def _nested_as_json(batch: pa.RecordBatch) -> pa.RecordBatch:
     """CSV and Excel cells hold scalars: lists, structs and maps become JSON text."""
-    for i, field in enumerate(table.schema):
+    for i, field in enumerate(batch.schema):
         if pa.types.is_nested(field.type):
             text = [None if v is None else json.dumps(v, default=str, ensure_ascii=False)
-                    for v in table.column(i).to_pylist()]
-            table = table.set_column(i, field.name, pa.array(text, pa.string()))
-    return table
+                    for v in batch.column(i).to_pylist()]
+            batch = batch.set_column(i, field.name, pa.array(text, pa.string()))
+    return batch
 
 
 def _reserve(path: Path) -> Path:

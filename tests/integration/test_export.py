@@ -22,6 +22,7 @@ import pytest
 
 from federation import export as exporter
 from federation.errors import ConcordError
+from federation.results import BATCH_ROWS
 from tests.conftest import write_catalog
 
 CONCORD = str(Path(sys.executable).parent / "concord")
@@ -64,6 +65,20 @@ def test_arrow_formats_round_trip(fed, expected, tmp_path, fmt):
     assert table.schema.equals(expected.schema)
     assert table.equals(expected)
     assert expected.column("Amount").null_count > 0  # NULLs made the trip
+    assert manifest["rows"] == expected.num_rows
+
+
+def test_exports_are_written_a_batch_at_a_time(fed, tmp_path):
+    """Each batch of the streamed answer is written as it arrives (a Parquet row group per
+    batch), so an export never holds the whole answer."""
+    sql = ("SELECT a.Id, x.n FROM salesforce.Account a CROSS JOIN range(250) AS x(n) "
+           "ORDER BY a.Id, x.n")
+    output = tmp_path / "big.parquet"
+    manifest = exporter.export(fed, sql, "parquet", output)
+    expected = fed.sql(sql)
+    assert expected.num_rows > 2 * BATCH_ROWS
+    assert pq.ParquetFile(output).metadata.num_row_groups >= 3
+    assert pq.read_table(output).equals(expected)
     assert manifest["rows"] == expected.num_rows
 
 
@@ -218,11 +233,11 @@ def test_failed_write_keeps_the_old_file_and_no_temp_files(fed, tmp_path, monkey
     output = tmp_path / "users.parquet"
     output.write_bytes(b"old")
 
-    def half_write(table: pa.Table, fmt: str, path: Path) -> None:
+    def half_write(batches, schema: pa.Schema, fmt: str, path: Path) -> int:
         path.write_bytes(b"partial")
         raise ConcordError("disk trouble")
 
-    monkeypatch.setattr(exporter, "write_table", half_write)
+    monkeypatch.setattr(exporter, "write_batches", half_write)
     with pytest.raises(ConcordError, match="disk trouble"):
         exporter.export(fed, "salesforce.User", "parquet", output, force=True)
     assert output.read_bytes() == b"old"
