@@ -426,19 +426,20 @@ def _push_filters(scan: PlannedScan, scope: Scope, alias: str, adapter: Adapter,
     if isinstance(select, exp.Select):
         candidates += [c for c in _candidate_filters(select, alias)
                        if shield is None or not shield.reads_masked(c)]
-    pushed: list[exp.Expression] = []
+    pushed: dict[str, exp.Expression] = {}
     for conjunct in candidates:
         term = _to_source_terms(conjunct, scan.table)
+        text = term.sql(DIALECT)
+        if text in pushed:
+            continue
         fidelity = adapter.classify(scan.table, term)
         if fidelity is Pushdown.UNSUPPORTED:
-            scan.local.append(term.sql(DIALECT))
+            scan.local.append(text)
             continue
-        if any(p.sql(DIALECT) == term.sql(DIALECT) for p in pushed):
-            continue
-        pushed.append(term)
-        scan.pushed.append((term.sql(DIALECT), fidelity))
+        pushed[text] = term
+        scan.pushed.append((text, fidelity))
     scan.request = ScanRequest(table=scan.request.table, columns=scan.request.columns,
-                               filters=tuple(pushed))
+                               filters=tuple(pushed.values()))
 
 
 def _push_top_n(scan: PlannedScan, scope: Scope, alias: str, adapter: Adapter,

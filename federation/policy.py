@@ -135,10 +135,14 @@ class Guard:
         def build() -> TableGuard | None:
             masks = self._masks(relation, columns)
             conditions = self._conditions(relation)
+            if not masks and not conditions:
+                return None
+            quoted_alias = _quoted(alias)
             return TableGuard(
-                alias, {c.lower(): m for c, m in masks.items()},
-                [_qualified(_parse(c, relation), alias) for c in conditions],
-            ) if masks or conditions else None
+                alias,
+                {c.lower(): _parse(m.replace("{column}", f"{quoted_alias}.{_quoted(c.lower())}"),
+                                   relation) for c, m in masks.items()},
+                [_qualified(_parse(c, relation), alias) for c in conditions])
 
         return self._remember(("table", relation, tuple(columns), alias), build)
 
@@ -202,7 +206,7 @@ class TableGuard:
     and the scan pushes the filters to the source but no predicate on a masked column."""
 
     alias: str
-    masks: dict[str, str]  # lowercase column -> mask SQL with {column}
+    masks: dict[str, exp.Expression]  # lowercase column -> its mask over alias.column
     conditions: list[exp.Expression]  # over the raw columns, qualified by ``alias``
 
     def reads_masked(self, node: exp.Expression) -> bool:
@@ -218,10 +222,9 @@ class TableGuard:
         """``(SELECT <columns, masked> FROM table WHERE <filters>) AS alias``."""
         projections = []
         for column in columns:
-            reference = exp.column(column, table=self.alias, quoted=True)
-            template = self.masks.get(column.lower())
-            value = reference if template is None else _parse(
-                template.replace("{column}", reference.sql(DIALECT)), self.alias)
+            mask = self.masks.get(column.lower())
+            value = exp.column(column, table=self.alias, quoted=True) if mask is None \
+                else mask.copy()
             projections.append(exp.Alias(this=value, alias=exp.to_identifier(column,
                                                                              quoted=True)))
         return _guard_select(projections, table, [c.copy() for c in self.conditions],
