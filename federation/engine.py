@@ -40,6 +40,7 @@ from federation.local import LocalDuckDB
 from federation.planner import Plan, describe_query, plan_query
 from federation.policy import Guard, guard_for
 from federation.results import BATCH_ROWS, ResultStream
+from federation.signin import SignInLimiter
 from federation.stats import QueryStats
 from federation.views import BUILTIN as BUILTIN_VIEWS
 from federation.views import Views
@@ -92,6 +93,7 @@ class Federation:
         # (dashboards, BI tools) skip planning; any rediscovery empties this.
         self._plans: LRUCache = LRUCache(maxsize=512)
         self._guards: dict[str | None, Guard] = {}  # keeps each guard's memo across queries
+        self._sign_ins = SignInLimiter()
         self._health = HealthBoard(self.source_names())
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -193,11 +195,14 @@ class Federation:
         """Check a sign-in (the dashboards' login) against the catalog's logins
         (``server.users``, as the wire server does) and return the user's guard. A wrong
         user or password is refused alike, so the refusal does not say which users
-        exist."""
+        exist. Five failures in a row lock a name out for a minute (``SignInLimiter``)."""
+        self._sign_ins.check(user)
         expected = self.catalog.server_password(user) if user else None
         if expected is None or not hmac.compare_digest(expected.encode(), password.encode()):
+            self._sign_ins.failed(user)
             raise PermissionDeniedError("wrong user or password",
                                         hint="sign in with your Concord login")
+        self._sign_ins.succeeded(user)
         return self.guard(user)
 
     def sql(self, sql: str, *, pushdown: bool | None = None, dialect: str = "duckdb",

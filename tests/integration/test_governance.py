@@ -341,6 +341,18 @@ def test_the_dashboards_read_as_the_default_user_or_the_signed_in_one(fed, real_
         loader.load("SELECT * FROM hubspot.deals", user=DEMO_USER)
 
 
+def test_repeated_failed_sign_ins_lock_the_name_even_with_the_right_password(sandbox,
+                                                                              tmp_path):
+    raw = sandbox.catalog()
+    raw["governance"] = dict(GOVERNANCE)
+    with Federation(parse_catalog(raw, base_dir=tmp_path)) as governed:
+        for _ in range(5):
+            with pytest.raises(PermissionDeniedError, match="^wrong user or password"):
+                governed.authenticate(DEMO_USER, "guess")
+        with pytest.raises(PermissionDeniedError, match="too many failed sign-ins"):
+            governed.authenticate(DEMO_USER, demo_secret(DEMO_USER))
+
+
 def test_sign_ins_check_the_login_and_say_nothing_of_which_part_was_wrong(fed):
     assert fed.authenticate(DEMO_USER, demo_secret(DEMO_USER)).role == "analyst"
     for user, password in [(DEMO_USER, "guess"), ("fiona", demo_secret(DEMO_USER)),
