@@ -140,11 +140,6 @@ def build_manifest(schema: pa.Schema, rows: int, *, sql: str, fmt: str, output: 
     }
 
 
-def write_table(table: pa.Table, fmt: str, path: Path) -> None:
-    """Write ``table`` to ``path`` as ``fmt``."""
-    write_batches(table.to_batches(), table.schema, fmt, path)
-
-
 def write_batches(batches: Iterable[pa.RecordBatch], schema: pa.Schema, fmt: str,
                   path: Path) -> int:
     """Write ``batches`` to ``path`` as ``fmt`` as they come, so an export holds one batch

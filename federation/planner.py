@@ -38,7 +38,12 @@ from federation.errors import QueryError
 from federation.local import LocalDuckDB
 from federation.policy import Guard, TableGuard
 from federation.pushthrough import MAX_PASSES, push_through
-from federation.sqlparse import parse_query, refuse_non_queries, source_tables
+from federation.sqlparse import (
+    is_source_table,
+    parse_query,
+    refuse_non_queries,
+    source_tables,
+)
 from federation.subplans import SubPlan, push_subplans, subplan_request
 from federation.views import Views, expand_views
 
@@ -97,7 +102,7 @@ def _bound_tree(sql: str, sources: Sources, dialect: str, views: Views | None,
                 ) -> tuple[exp.Expression, dict[tuple[str, str], TableInfo]]:
     """The query parsed, checked, its views expanded and its tables bound; with the
     user's guard, grants checked and every view behind its filters and masks (source
-    tables are guarded once qualified: ``guard_tables``)."""
+    tables are guarded where their scans are planned: ``collect_scans``)."""
     tree = parse_query(sql, dialect)
     refuse_non_queries(tree)
     if guard is not None:
@@ -265,7 +270,7 @@ def collect_scans(tree: exp.Expression, sources: Sources, *, pushdown: bool,
     needed = _columns_by_table(scopes)
     for scope in scopes:
         for alias, node in list(scope.sources.items()):
-            if not _is_source_table(node):
+            if not is_source_table(node):
                 continue
             source = node.db.lower()
             info = _lookup(sources.tables(source), node.name)
@@ -290,11 +295,6 @@ def collect_scans(tree: exp.Expression, sources: Sources, *, pushdown: bool,
                     or [columns[0].lower()]))  # COUNT(*): any one column carries the rows
             scans.append(scan)
     return scans
-
-
-def _is_source_table(node: object) -> bool:
-    return isinstance(node, exp.Table) and bool(node.db) and isinstance(node.this,
-                                                                         exp.Identifier)
 
 
 def _table_guard(guard: Guard, table: exp.Table, sources: Sources) -> TableGuard | None:

@@ -107,6 +107,12 @@ def _function_name(node: exp.Expression) -> str | None:
     return None
 
 
+def is_source_table(node: object) -> bool:
+    """A bound ``<source>.<object>`` reference (not a CTE name, view or table function)."""
+    return isinstance(node, exp.Table) and bool(node.db) and isinstance(node.this,
+                                                                         exp.Identifier)
+
+
 def source_tables(tree: exp.Expression) -> list[exp.Table]:
     """Table references that are not CTE names or table functions."""
     found: list[exp.Table] = []
@@ -117,6 +123,6 @@ def source_tables(tree: exp.Expression) -> list[exp.Table]:
     # tables inside scopes traverse_scope does not list as sources (e.g. lateral) still count
     seen = {id(t) for t in found}
     for table in tree.find_all(exp.Table):
-        if id(table) not in seen and isinstance(table.this, exp.Identifier) and table.db:
+        if id(table) not in seen and is_source_table(table):
             found.append(table)
     return found

@@ -32,6 +32,7 @@ from sqlglot.schema import MappingSchema
 from adapters.contract import ScanRequest, TableInfo
 from federation.binder import bind_schema
 from federation.local import LocalDuckDB
+from federation.sqlparse import is_source_table
 
 DIALECT = "duckdb"
 
@@ -254,8 +255,7 @@ def _owner(scope: Scope, owner: dict[int, str | None], sources,
             if child is None:
                 return None
             found.add(child)
-        elif isinstance(node, exp.Table) and node.db and isinstance(
-                node.this, exp.Identifier) and not keep_local(node):
+        elif is_source_table(node) and not keep_local(node):
             found.add(node.db.lower())
         else:
             return None

@@ -124,7 +124,7 @@ def test_xlsx_keeps_text_as_text_and_flattens_what_excel_cannot_hold(tmp_path):
                        pa.timestamp("us", tz="America/New_York")),
     })
     path = tmp_path / "edge.xlsx"
-    exporter.write_table(table, "xlsx", path)
+    exporter.write_batches(table.to_batches(), table.schema, "xlsx", path)
     sheet = openpyxl.load_workbook(path).active
     assert sheet["A2"].value == "=HYPERLINK(\"http://x\")" and sheet["A2"].data_type == "s"
     assert sheet["B2"].value is None and sheet["B3"].value == 1.5

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -395,71 +396,74 @@ def test_paging_follows_has_more(sim: NetSuiteSimulator) -> None:
     assert scan.pages == sim.stats.pages_served == 8  # 7 × 400 + 200
 
 
-def test_result_cap_is_split_by_keyset() -> None:
-    """The simulator stops at 2,500 rows (NetSuite: 100,000); every row still arrives."""
+@contextmanager
+def capped_netsuite() -> Iterator[tuple[NetSuiteSimulator, Federation]]:
+    """A NetSuite whose SuiteQL stops at 2,500 rows (NetSuite's own cap is 100,000), with
+    its tables discovered."""
     simulator = NetSuiteSimulator(make_account(), config(result_cap=2500))
     with simulator.serve() as server:
         raw = catalog(server.url, {"access_token": BEARER}, result_cap=2500,
                       tables=["transaction", "systemnote"])
         with Federation(parse_catalog(raw, base_dir=Path("."))) as fed:
             fed.tables("netsuite")
-            simulator.reset_stats()
-            result = fed.sql("SELECT tranid FROM netsuite.transaction WHERE foreigntotal > 0 "
-                             "OR foreigntotal IS NULL OR type = 'CustCred'")
-            assert result.num_rows == 3000 == len(set(result.column("tranid").to_pylist()))
-            base = ("SELECT tranid, type, foreigntotal, id FROM transaction WHERE "
-                    "((foreigntotal > 0 OR "
-                    "foreigntotal IS NULL) OR type = 'CustCred')")
-            assert simulator.stats.queries == [base + " ORDER BY id ASC"] * 3 + [
-                base + " AND id > 2500 ORDER BY id ASC"]
-            assert simulator.stats.responses_by_status == {200: 4}
-            # a bare LIMIT past the cap continues with what is left of it
-            simulator.reset_stats()
-            assert fed.sql("SELECT id FROM netsuite.transaction LIMIT 2700").num_rows == 2700
-            assert simulator.stats.queries[-1] == (
-                "SELECT id FROM transaction WHERE id > 2500 ORDER BY id ASC "
-                "FETCH FIRST 200 ROWS ONLY")
-            with pytest.raises(SourceError, match="more than the 2,500 SuiteQL returns"):
-                fed.sql("SELECT field FROM netsuite.systemnote")
+            yield simulator, fed
+
+
+def test_result_cap_is_split_by_keyset() -> None:
+    """The simulator stops at 2,500 rows (NetSuite: 100,000); every row still arrives."""
+    with capped_netsuite() as (simulator, fed):
+        simulator.reset_stats()
+        result = fed.sql("SELECT tranid FROM netsuite.transaction WHERE foreigntotal > 0 "
+                         "OR foreigntotal IS NULL OR type = 'CustCred'")
+        assert result.num_rows == 3000 == len(set(result.column("tranid").to_pylist()))
+        base = ("SELECT tranid, type, foreigntotal, id FROM transaction WHERE "
+                "((foreigntotal > 0 OR "
+                "foreigntotal IS NULL) OR type = 'CustCred')")
+        assert simulator.stats.queries == [base + " ORDER BY id ASC"] * 3 + [
+            base + " AND id > 2500 ORDER BY id ASC"]
+        assert simulator.stats.responses_by_status == {200: 4}
+        # a bare LIMIT past the cap continues with what is left of it
+        simulator.reset_stats()
+        assert fed.sql("SELECT id FROM netsuite.transaction LIMIT 2700").num_rows == 2700
+        assert simulator.stats.queries[-1] == (
+            "SELECT id FROM transaction WHERE id > 2500 ORDER BY id ASC "
+            "FETCH FIRST 200 ROWS ONLY")
+        with pytest.raises(SourceError, match="more than the 2,500 SuiteQL returns"):
+            fed.sql("SELECT field FROM netsuite.systemnote")
 
 
 def test_top_n_past_the_cap_is_split_by_keyset(truth: duckdb.DuckDBPyConnection) -> None:
     """An ordered LIMIT larger than the cap used to fail ("no unique key to continue
     after"); it is scanned by id without ORDER BY/LIMIT and DuckDB sorts and limits."""
-    simulator = NetSuiteSimulator(make_account(), config(result_cap=2500))
-    with simulator.serve() as server:
-        raw = catalog(server.url, {"access_token": BEARER}, result_cap=2500,
-                      tables=["transaction", "systemnote"])
-        with Federation(parse_catalog(raw, base_dir=Path("."))) as fed:
-            fed.tables("netsuite")
-            sql = ("SELECT id, foreigntotal FROM netsuite.transaction "
-                   "ORDER BY foreigntotal DESC NULLS LAST, id LIMIT 2700")
-            simulator.reset_stats()
-            result = fed.sql(sql)
-            assert result.num_rows == 2700
-            assert normalize(result, ordered=True) == normalize(
-                truth.sql(sql).to_arrow_table(), ordered=True)
-            base = "SELECT id, foreigntotal FROM transaction"
-            assert simulator.stats.queries == [base + " ORDER BY id ASC"] * 3 + [
-                base + " WHERE id > 2500 ORDER BY id ASC"]
-            scan = fed.explain(sql).scans[0]
-            assert fed.adapter("netsuite").native_request(scan.table, scan.request) == (
-                base + " ORDER BY id ASC")  # what explain shows is what is sent
-            # a filtered top-N past the cap, with an OFFSET: the same rows as without pushdown
-            sql = ("SELECT id, trandate FROM netsuite.transaction WHERE foreigntotal > 0 "
-                   "ORDER BY trandate DESC NULLS FIRST, id LIMIT 2000 OFFSET 900")
-            assert normalize(fed.sql(sql), ordered=True) == normalize(
-                fed.sql(sql, pushdown=False), ordered=True) == normalize(
-                truth.sql(sql).to_arrow_table(), ordered=True)
-            # a top-N within the cap is still pushed whole
-            simulator.reset_stats()
-            sql = ("SELECT id FROM netsuite.transaction "
-                   "ORDER BY foreigntotal DESC NULLS LAST, id LIMIT 2500")
-            assert fed.sql(sql).num_rows == 2500 == simulator.stats.rows_returned
-            assert simulator.stats.queries[-1].endswith("FETCH FIRST 2500 ROWS ONLY")
-            # without a key an ordered scan past the cap still cannot continue, and says so
-            with pytest.raises(SourceError, match="no unique key to continue after"):
-                fed.sql("SELECT field FROM netsuite.systemnote ORDER BY recordid LIMIT 2700")
+    with capped_netsuite() as (simulator, fed):
+        sql = ("SELECT id, foreigntotal FROM netsuite.transaction "
+               "ORDER BY foreigntotal DESC NULLS LAST, id LIMIT 2700")
+        simulator.reset_stats()
+        result = fed.sql(sql)
+        assert result.num_rows == 2700
+        assert normalize(result, ordered=True) == normalize(
+            truth.sql(sql).to_arrow_table(), ordered=True)
+        base = "SELECT id, foreigntotal FROM transaction"
+        assert simulator.stats.queries == [base + " ORDER BY id ASC"] * 3 + [
+            base + " WHERE id > 2500 ORDER BY id ASC"]
+        scan = fed.explain(sql).scans[0]
+        assert fed.adapter("netsuite").native_request(scan.table, scan.request) == (
+            base + " ORDER BY id ASC")  # what explain shows is what is sent
+        # a filtered top-N past the cap, with an OFFSET: the same rows as without pushdown
+        sql = ("SELECT id, trandate FROM netsuite.transaction WHERE foreigntotal > 0 "
+               "ORDER BY trandate DESC NULLS FIRST, id LIMIT 2000 OFFSET 900")
+        assert normalize(fed.sql(sql), ordered=True) == normalize(
+            fed.sql(sql, pushdown=False), ordered=True) == normalize(
+            truth.sql(sql).to_arrow_table(), ordered=True)
+        # a top-N within the cap is still pushed whole
+        simulator.reset_stats()
+        sql = ("SELECT id FROM netsuite.transaction "
+               "ORDER BY foreigntotal DESC NULLS LAST, id LIMIT 2500")
+        assert fed.sql(sql).num_rows == 2500 == simulator.stats.rows_returned
+        assert simulator.stats.queries[-1].endswith("FETCH FIRST 2500 ROWS ONLY")
+        # without a key an ordered scan past the cap still cannot continue, and says so
+        with pytest.raises(SourceError, match="no unique key to continue after"):
+            fed.sql("SELECT field FROM netsuite.systemnote ORDER BY recordid LIMIT 2700")
 
 
 # -- failures ----------------------------------------------------------------------------
